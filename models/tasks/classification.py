@@ -1,0 +1,56 @@
+"""Multiclass classification of any architecture that returns one logit per class."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import torch
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from torch import nn
+from torchmetrics import MetricCollection
+from torchmetrics.classification import MulticlassAccuracy
+
+from models.tasks.base import TaskModule
+
+
+class ClassificationTask(TaskModule):
+    """Cross-entropy training with accuracy per split; logs ``train/acc``, ``val/acc``, ``val/acc_best``...
+
+    Args:
+        net: Architecture returning logits of shape ``(batch, num_classes)``.
+        num_classes: Number of classes, linked from the datamodule.
+        label_smoothing: Passed to ``nn.CrossEntropyLoss``.
+        optimizer, scheduler, scheduler_interval, input_shape: See :class:`TaskModule`.
+    """
+
+    best_metric = "acc"
+    best_mode = "max"
+
+    def __init__(
+        self,
+        net: nn.Module,
+        num_classes: int,
+        label_smoothing: float = 0.0,
+        optimizer: OptimizerCallable = torch.optim.Adam,
+        scheduler: LRSchedulerCallable | None = None,
+        scheduler_interval: Literal["epoch", "step"] = "epoch",
+        input_shape: Sequence[int] | None = None,
+    ) -> None:
+        self.num_classes = num_classes
+        super().__init__(net, optimizer, scheduler, scheduler_interval, input_shape)
+        self.criterion = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+
+    def make_metrics(self) -> MetricCollection:
+        return MetricCollection({"acc": MulticlassAccuracy(num_classes=self.num_classes, average="micro")})
+
+    def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return self.criterion(outputs, targets)
+
+    def predict_step(
+        self, batch: Sequence[torch.Tensor] | torch.Tensor, batch_idx: int
+    ) -> dict[str, torch.Tensor]:
+        """Class probabilities and the predicted label of each input."""
+        x = batch[0] if isinstance(batch, list | tuple) else batch
+        probs = torch.softmax(self(x), dim=-1)
+        return {"probs": probs, "preds": probs.argmax(dim=-1)}

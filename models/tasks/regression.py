@@ -1,0 +1,62 @@
+"""Regression of any architecture with ``num_outputs`` real outputs per sample."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+
+import torch
+from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from torch import nn
+from torchmetrics import MeanSquaredError, MetricCollection, R2Score
+
+from models.tasks.base import TaskModule
+
+
+class RegressionTask(TaskModule):
+    """Mean-squared-error training; logs ``train/mse``, ``val/mse``, ``val/r2``, ``val/mse_best``...
+
+    Args:
+        net: Architecture returning ``(batch, num_outputs)``.
+        num_outputs: Targets per sample, linked from the datamodule.
+        optimizer, scheduler, scheduler_interval, input_shape: See :class:`TaskModule`.
+    """
+
+    best_metric = "mse"
+    best_mode = "min"
+
+    def __init__(
+        self,
+        net: nn.Module,
+        num_outputs: int = 1,
+        optimizer: OptimizerCallable = torch.optim.Adam,
+        scheduler: LRSchedulerCallable | None = None,
+        scheduler_interval: Literal["epoch", "step"] = "epoch",
+        input_shape: Sequence[int] | None = None,
+    ) -> None:
+        self.num_outputs = num_outputs
+        super().__init__(net, optimizer, scheduler, scheduler_interval, input_shape)
+        self.criterion = nn.MSELoss()
+
+    def make_metrics(self) -> MetricCollection:
+        return MetricCollection(
+            {
+                "mse": MeanSquaredError(num_outputs=self.num_outputs),
+                "r2": R2Score(multioutput="uniform_average"),
+            }
+        )
+
+    def loss(self, outputs: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
+        return self.criterion(outputs, targets)
+
+    def metric_inputs(
+        self, outputs: torch.Tensor, targets: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        # torchmetrics wants (N,) for a single output and (N, D) for several.
+        if self.num_outputs == 1:
+            return outputs.reshape(-1), targets.reshape(-1)
+        return outputs, targets
+
+    def predict_step(self, batch: Sequence[torch.Tensor] | torch.Tensor, batch_idx: int) -> torch.Tensor:
+        x = batch[0] if isinstance(batch, list | tuple) else batch
+        return self(x)

@@ -1,0 +1,136 @@
+"""litzoo's command line: ``python scripts/train.py {fit,validate,test,predict} --config CONFIG.yaml``.
+
+Every config picks a task (``model``), an architecture inside it (``model.init_args.net``) and a
+datamodule (``data``); values that depend on the data (input shape, number of classes/outputs) are
+linked from the datamodule into the model, so no config repeats them.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# Make the repository importable when the script is run without `pip install -e .`.
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+from jsonargparse import Namespace  # noqa: E402
+from lightning.pytorch import LightningDataModule  # noqa: E402
+from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint  # noqa: E402
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI  # noqa: E402
+from lightning.pytorch.utilities.rank_zero import rank_zero_info  # noqa: E402
+
+import datamodules  # noqa: E402, F401  (registers the datamodules for short class paths)
+import models  # noqa: E402, F401  (registers the architectures for short class paths)
+from models.mlp import flat_size  # noqa: E402
+from models.tasks import TaskModule  # noqa: E402
+from scripts.run_folder import (  # noqa: E402
+    RunConfigSaver,
+    experiment_from_configs,
+    is_global_zero,
+    reserve_version,
+    run_folder_of_checkpoint,
+)
+
+
+def outputs_per_sample(datamodule: LightningDataModule) -> int:
+    """How many outputs the net must produce: classes for classification, targets for regression."""
+    return getattr(datamodule, "num_classes", None) or datamodule.num_outputs
+
+
+class LitzooCLI(LightningCLI):
+    """LightningCLI with litzoo's defaults: data-derived links, checkpoints, run folders."""
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_argument(
+            "--experiment",
+            type=str | None,
+            default=None,
+            help="Run folder name under lightning_logs/ (default: derived from the --config path).",
+        )
+        # Values that come from the data. A link whose target the chosen class does not accept, or
+        # whose source attribute the chosen datamodule does not have, is skipped, so one set of links
+        # serves every task, architecture and datamodule. Classification datamodules define
+        # `num_classes`, regression ones `num_outputs`; each reaches only the task that takes it.
+        for target in ("model.init_args.input_shape", "model.init_args.net.init_args.input_shape"):
+            parser.link_arguments("data.input_shape", target, apply_on="instantiate")
+        parser.link_arguments(
+            "data.input_shape", "model.init_args.net.init_args.input_size", flat_size, apply_on="instantiate"
+        )
+        parser.link_arguments("data.num_classes", "model.init_args.num_classes", apply_on="instantiate")
+        parser.link_arguments("data.num_outputs", "model.init_args.num_outputs", apply_on="instantiate")
+        for name in ("num_classes", "num_outputs", "output_size"):
+            parser.link_arguments(
+                "data", f"model.init_args.net.init_args.{name}", outputs_per_sample, apply_on="instantiate"
+            )
+
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.set_defaults({"checkpoint.filename": "best-{epoch:03d}", "checkpoint.save_last": True})
+        parser.link_arguments("model", "checkpoint.monitor", lambda m: m.monitor, apply_on="instantiate")
+        parser.link_arguments("model", "checkpoint.mode", lambda m: m.best_mode, apply_on="instantiate")
+        parser.add_lightning_class_args(LearningRateMonitor, "lr_monitor")
+
+    def before_instantiate_classes(self) -> None:
+        """Give every logger the same run folder: ``<save_dir>/<experiment>/version_N``.
+
+        Each run reserves a fresh ``version_N``, except ``fit --ckpt_path <run>/checkpoints/X.ckpt``,
+        which resumes and keeps logging into ``<run>``. Only rank 0 reserves; other ranks learn the
+        folder from it through Lightning's broadcast of ``trainer.log_dir``.
+        """
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        loggers = config.trainer.logger
+        loggers = loggers if isinstance(loggers, list) else [loggers]
+        loggers = [lg for lg in loggers if isinstance(lg, Namespace) and "save_dir" in lg.init_args]
+        if not loggers:
+            return
+        config.experiment = config.experiment or experiment_from_configs(config.get("config"))
+        save_dir = Path(loggers[0].init_args.save_dir)
+        resumed = run_folder_of_checkpoint(config.get("ckpt_path")) if self.subcommand == "fit" else None
+        if resumed is not None:
+            run_dir = resumed
+            if resumed.resolve().is_relative_to(save_dir.resolve()):
+                config.experiment = resumed.parent.resolve().relative_to(save_dir.resolve()).as_posix()
+            else:  # a run from another log root: keep logging where it lives
+                save_dir = resumed.parent
+                config.experiment = ""
+        elif is_global_zero():
+            run_dir = reserve_version(save_dir / config.experiment)
+        else:
+            run_dir = None
+        for logger in loggers:
+            logger.init_args.save_dir = str(save_dir)
+            logger.init_args.name = config.experiment
+            logger.init_args.version = None if run_dir is None else run_dir.name
+
+    def after_fit(self) -> None:
+        """End a training run by saying how good it got and where the best checkpoint is."""
+        checkpoint = self.trainer.checkpoint_callback
+        if checkpoint is None or checkpoint.best_model_score is None:
+            return
+        rank_zero_info(
+            f"Best {checkpoint.monitor} = {checkpoint.best_model_score.item():.6g}  "
+            f"(checkpoint: {checkpoint.best_model_path})\nRun folder: {self.trainer.log_dir}"
+        )
+
+
+def cli_main(args: list[str] | None = None) -> LitzooCLI:
+    return LitzooCLI(
+        TaskModule,
+        LightningDataModule,
+        subclass_mode_model=True,
+        subclass_mode_data=True,
+        auto_configure_optimizers=False,
+        save_config_callback=RunConfigSaver,
+        trainer_defaults={
+            "logger": {
+                "class_path": "lightning.pytorch.loggers.TensorBoardLogger",
+                "init_args": {"save_dir": "lightning_logs"},
+            }
+        },
+        args=args,
+    )
+
+
+if __name__ == "__main__":
+    cli_main()
