@@ -1,6 +1,17 @@
 """LightningDataModules. Each exposes ``input_shape`` and ``num_outputs`` (plus ``num_classes`` for
 classification), which the CLI links into the model."""
 
+from datamodules.cifar10 import CIFAR10DataModule
+from datamodules.mnist import MNISTDataModule
 from datamodules.regression import RegressionDataModule
+from datamodules.sequence import SequenceRegressionDataModule
+from datamodules.vision import DatasetCorruptError, DatasetNotFoundError
 
-__all__ = ["RegressionDataModule"]
+__all__ = [
+    "CIFAR10DataModule",
+    "DatasetCorruptError",
+    "DatasetNotFoundError",
+    "MNISTDataModule",
+    "RegressionDataModule",
+    "SequenceRegressionDataModule",
+]

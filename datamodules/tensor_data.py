@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import torch
-from torch.utils.data import DataLoader, TensorDataset
+from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
+from torch.utils.data import DataLoader, Sampler, TensorDataset
 
 
 class BatchedTensorDataset(TensorDataset):
@@ -18,7 +19,8 @@ class BatchedTensorDataset(TensorDataset):
 
     def __getitems__(self, indices: list[int]) -> tuple[torch.Tensor, ...]:
         index = torch.as_tensor(indices)
-        return tuple(tensor[index] for tensor in self.tensors)
+        # index_select, not tensor[index]: the same gather without advanced indexing's overhead.
+        return tuple(tensor.index_select(0, index) for tensor in self.tensors)
 
 
 def keep_batch(batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
@@ -29,6 +31,28 @@ def keep_batch(batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
     return batch
 
 
+def evaluation_sampler(dataset: TensorDataset) -> Sampler | None:
+    """Under DDP, a sampler that gives each rank a disjoint share of ``dataset``, every sample once.
+
+    Lightning would otherwise inject a ``DistributedSampler``, which pads the last uneven share with
+    repeated samples so every rank gets equally many; evaluated twice, those samples bias the
+    validation and test metrics. Lightning leaves a loader that already has a ``DistributedSampler``
+    (as this one is) alone. The ranks may then run one batch more or less than each other, which is
+    safe in evaluation: the metrics sync their states once, at compute, not per step.
+    ``None`` outside DDP (plain sequential order).
+    """
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return None
+    return UnrepeatedDistributedSampler(dataset, shuffle=False)
+
+
 def tensor_loader(dataset: BatchedTensorDataset, batch_size: int, shuffle: bool, **kwargs) -> DataLoader:
-    """A ``DataLoader`` over ``dataset`` that gathers whole batches at once."""
-    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, collate_fn=keep_batch, **kwargs)
+    """A ``DataLoader`` over ``dataset`` that gathers whole batches at once.
+
+    ``batch_size`` is per process; an evaluation loader (``shuffle=False``) under DDP sees every
+    sample exactly once across the ranks (see :func:`evaluation_sampler`).
+    """
+    sampler = None if shuffle else evaluation_sampler(dataset)
+    return DataLoader(
+        dataset, batch_size=batch_size, shuffle=shuffle, sampler=sampler, collate_fn=keep_batch, **kwargs
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from collections.abc import Iterable
@@ -11,6 +12,8 @@ from lightning.pytorch.cli import SaveConfigCallback
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
 VERSION_PATTERN = re.compile(r"^version_(\d+)$")
+#: Lightning's name for the checkpoint its SLURM auto-requeue saves: ``hpc_ckpt_<K>.ckpt``.
+HPC_CHECKPOINT_PREFIX = "hpc_ckpt_"
 
 
 def experiment_from_configs(config_paths: Iterable[os.PathLike | str] | None) -> str:
@@ -48,6 +51,15 @@ def reserve_version(experiment_dir: Path) -> Path:
         return candidate
 
 
+def release_version(run_dir: Path) -> None:
+    """Remove a reserved run folder that nothing was written to (the run failed before it started).
+
+    A folder with anything in it is kept: it belongs to a run that got far enough to leave a trace.
+    """
+    with contextlib.suppress(OSError):
+        run_dir.rmdir()
+
+
 def run_folder_of_checkpoint(ckpt_path: str | None) -> Path | None:
     """The run folder a checkpoint at ``<run>/checkpoints/<name>.ckpt`` belongs to, if it exists."""
     if not ckpt_path or ckpt_path in ("best", "last", "hpc", "registry"):
@@ -56,6 +68,26 @@ def run_folder_of_checkpoint(ckpt_path: str | None) -> Path | None:
     if path.parent.name == "checkpoints" and VERSION_PATTERN.match(path.parent.parent.name):
         return path.parent.parent
     return None
+
+
+def slurm_requeued_run_folder(experiment_dir: Path) -> Path | None:
+    """The run folder a requeued SLURM job continues in, or None when this is not such a job.
+
+    On SIGUSR1 before the time limit, Lightning's SLURM auto-requeue saves ``hpc_ckpt_K.ckpt`` in the
+    trainer's ``default_root_dir`` (the CLI points it at the run folder) and requeues the job, which
+    re-runs the same command with ``SLURM_RESTART_COUNT`` raised; Lightning then resumes from the
+    newest hpc checkpoint in ``default_root_dir``. So a requeued job must neither reserve a new
+    folder nor look elsewhere: it continues in the newest run folder of the experiment that holds an
+    hpc checkpoint. Every rank finds the same folder, as no rank reserves one.
+    """
+    if int(os.environ.get("SLURM_RESTART_COUNT", "0")) < 1 or not experiment_dir.is_dir():
+        return None
+    runs = [
+        (int(m.group(1)), p)
+        for p in experiment_dir.iterdir()
+        if (m := VERSION_PATTERN.match(p.name)) and any(p.glob(f"{HPC_CHECKPOINT_PREFIX}*.ckpt"))
+    ]
+    return max(runs)[1] if runs else None
 
 
 def is_global_zero() -> bool:

@@ -23,14 +23,31 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_info  # noqa: E402
 
 import datamodules  # noqa: E402, F401  (registers the datamodules for short class paths)
 import models  # noqa: E402, F401  (registers the architectures for short class paths)
+from models.faults import (  # noqa: E402
+    DataSanityCheck,
+    NonFiniteLossGuard,
+    SaveOnInterrupt,
+    check_checkpoint_fits_model,
+    check_checkpoint_readable,
+    use_atomic_checkpoint_io,
+)
 from models.mlp import flat_size  # noqa: E402
 from models.tasks import TaskModule  # noqa: E402
+from scripts.gpu_probe import skip_gpu_probing_without_gpu  # noqa: E402
+from scripts.monitoring import (  # noqa: E402
+    DEFAULT_LOGGERS,
+    add_monitoring_arguments,
+    resolve_named_checkpoint,
+    rich_progress_bar_if_available,
+)
 from scripts.run_folder import (  # noqa: E402
     RunConfigSaver,
     experiment_from_configs,
     is_global_zero,
+    release_version,
     reserve_version,
     run_folder_of_checkpoint,
+    slurm_requeued_run_folder,
 )
 
 
@@ -39,8 +56,33 @@ def outputs_per_sample(datamodule: LightningDataModule) -> int:
     return getattr(datamodule, "num_classes", None) or datamodule.num_outputs
 
 
+def give_net_config_init_args(cli: LightningCLI) -> None:
+    """Make sure the net's recorded config has an ``init_args`` block, even when every argument is linked.
+
+    Lightning records instantiation-linked values into the checkpoint's hyperparameters under
+    ``net.init_args`` of its config dump, and asserts that block exists; for a net configured by
+    ``class_path`` alone (e.g. LeNet-5, whose arguments all come from the data) the dump omits it.
+    ``_dump_config`` is cached, so the block added here is the one Lightning then fills.
+    """
+    cli._dump_config()
+    dump = cli.config_dump
+    net = (dump.get("model") or {}).get("init_args", {}).get("net") if isinstance(dump, dict) else None
+    if isinstance(net, dict) and "class_path" in net:
+        net.setdefault("init_args", {})
+
+
 class LitzooCLI(LightningCLI):
     """LightningCLI with litzoo's defaults: data-derived links, checkpoints, run folders."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        """Parse, build and run; a run that fails before writing anything gives its run folder back."""
+        self._reserved_run_dir: Path | None = None
+        try:
+            super().__init__(*args, **kwargs)
+        except BaseException:
+            if self._reserved_run_dir is not None:
+                release_version(self._reserved_run_dir)
+            raise
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_argument(
@@ -66,19 +108,42 @@ class LitzooCLI(LightningCLI):
             )
 
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
-        parser.set_defaults({"checkpoint.filename": "best-{epoch:03d}", "checkpoint.save_last": True})
+        parser.set_defaults({"checkpoint.filename": "best-{epoch:03d}", "checkpoint.save_last": False})
         parser.link_arguments("model", "checkpoint.monitor", lambda m: m.monitor, apply_on="instantiate")
         parser.link_arguments("model", "checkpoint.mode", lambda m: m.best_mode, apply_on="instantiate")
         parser.add_lightning_class_args(LearningRateMonitor, "lr_monitor")
+        add_monitoring_arguments(parser)  # images, confusion matrix, HParams, predictions CSV, RNG...
+        # `last.ckpt` after every epoch, so a crash (even kill -9) loses at most one epoch. A checkpoint
+        # of its own because Lightning's `save_last` rewrites last.ckpt only in epochs that saved a
+        # new best; `every_n_train_steps` here saves it more often for long epochs.
+        parser.add_lightning_class_args(ModelCheckpoint, "last_checkpoint")
+        parser.set_defaults(
+            {"last_checkpoint.filename": "last", "last_checkpoint.enable_version_counter": False}
+        )
+        parser.add_lightning_class_args(NonFiniteLossGuard, "nan_guard")
+        parser.add_lightning_class_args(DataSanityCheck, "data_check")
+        parser.add_lightning_class_args(SaveOnInterrupt, "save_on_interrupt")
+
+    def parse_arguments(self, parser: LightningArgumentParser, args) -> None:
+        """Parse, then fail on an unreadable --ckpt_path before Lightning reads the file's hyperparameters."""
+        super().parse_arguments(parser, args)
+        subcommand = self.config.get("subcommand")
+        if subcommand:
+            check_checkpoint_readable(self.config[subcommand].get("ckpt_path"))
 
     def before_instantiate_classes(self) -> None:
         """Give every logger the same run folder: ``<save_dir>/<experiment>/version_N``.
 
         Each run reserves a fresh ``version_N``, except ``fit --ckpt_path <run>/checkpoints/X.ckpt``,
-        which resumes and keeps logging into ``<run>``. Only rank 0 reserves; other ranks learn the
-        folder from it through Lightning's broadcast of ``trainer.log_dir``.
+        which resumes and keeps logging into ``<run>``, and a requeued SLURM job, which continues the
+        run whose hpc checkpoint it resumes from. Only rank 0 reserves; other ranks learn the folder
+        from it through Lightning's broadcast of ``trainer.log_dir``.
         """
         config = self.config[self.subcommand] if self.subcommand else self.config
+        resolve_named_checkpoint(config)  # --ckpt_path best|last -> a file of the latest training run
+        rich_progress_bar_if_available(config)
+        # A missing or unreadable --ckpt_path fails here, before a run folder is reserved.
+        self._checkpoint = check_checkpoint_readable(config.get("ckpt_path"))
         loggers = config.trainer.logger
         loggers = loggers if isinstance(loggers, list) else [loggers]
         loggers = [lg for lg in loggers if isinstance(lg, Namespace) and "save_dir" in lg.init_args]
@@ -87,6 +152,8 @@ class LitzooCLI(LightningCLI):
         config.experiment = config.experiment or experiment_from_configs(config.get("config"))
         save_dir = Path(loggers[0].init_args.save_dir)
         resumed = run_folder_of_checkpoint(config.get("ckpt_path")) if self.subcommand == "fit" else None
+        fitting = self.subcommand == "fit" and resumed is None
+        requeued = slurm_requeued_run_folder(save_dir / config.experiment) if fitting else None
         if resumed is not None:
             run_dir = resumed
             if resumed.resolve().is_relative_to(save_dir.resolve()):
@@ -94,14 +161,33 @@ class LitzooCLI(LightningCLI):
             else:  # a run from another log root: keep logging where it lives
                 save_dir = resumed.parent
                 config.experiment = ""
+        elif requeued is not None:
+            run_dir = requeued
         elif is_global_zero():
-            run_dir = reserve_version(save_dir / config.experiment)
+            run_dir = self._reserved_run_dir = reserve_version(save_dir / config.experiment)
         else:
             run_dir = None
         for logger in loggers:
             logger.init_args.save_dir = str(save_dir)
             logger.init_args.name = config.experiment
             logger.init_args.version = None if run_dir is None else run_dir.name
+        if config.trainer.get("default_root_dir") is None:
+            # Where Lightning's SLURM auto-requeue saves hpc_ckpt_K.ckpt and looks for it on restart.
+            config.trainer.default_root_dir = str(run_dir or save_dir / config.experiment)
+
+    def instantiate_classes(self) -> None:
+        """Build model, data and trainer, then check that a --ckpt_path fits the model."""
+        give_net_config_init_args(self)
+        super().instantiate_classes()
+        if self._checkpoint is not None:
+            config = self.config[self.subcommand] if self.subcommand else self.config
+            checkpoint, self._checkpoint = self._checkpoint, None  # memory-mapped; let it go after
+            check_checkpoint_fits_model(checkpoint, self.model, config.ckpt_path)
+
+    def instantiate_trainer(self, **kwargs):
+        trainer = super().instantiate_trainer(**kwargs)
+        use_atomic_checkpoint_io(trainer.strategy)
+        return trainer
 
     def after_fit(self) -> None:
         """End a training run by saying how good it got and where the best checkpoint is."""
@@ -114,7 +200,12 @@ class LitzooCLI(LightningCLI):
         )
 
 
-def cli_main(args: list[str] | None = None) -> LitzooCLI:
+def cli_main(args: list[str] | None = None, run: bool = True) -> LitzooCLI:
+    """Build (and with ``run``, execute) the CLI; ``args`` as on the command line, ``None`` = sys.argv.
+
+    ``run=False`` takes no subcommand and only instantiates model, data and trainer (benchmarks use it).
+    """
+    skip_gpu_probing_without_gpu()
     return LitzooCLI(
         TaskModule,
         LightningDataModule,
@@ -122,13 +213,9 @@ def cli_main(args: list[str] | None = None) -> LitzooCLI:
         subclass_mode_data=True,
         auto_configure_optimizers=False,
         save_config_callback=RunConfigSaver,
-        trainer_defaults={
-            "logger": {
-                "class_path": "lightning.pytorch.loggers.TensorBoardLogger",
-                "init_args": {"save_dir": "lightning_logs"},
-            }
-        },
+        trainer_defaults={"logger": DEFAULT_LOGGERS},
         args=args,
+        run=run,
     )
 
 

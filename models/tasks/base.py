@@ -13,6 +13,9 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
 from torchmetrics import MaxMetric, MeanMetric, MetricCollection, MinMetric
 
+from models.faults.net_checks import check_net_fits_data
+from models.tasks.speed import IMAGE_BATCH_DIMS, compile_net, use_channels_last
+
 Split = Literal["train", "val", "test"]
 SPLITS: tuple[Split, ...] = ("train", "val", "test")
 
@@ -52,6 +55,21 @@ class TaskModule(L.LightningModule):
         scheduler_interval: Step the scheduler every ``epoch`` or every optimizer ``step``.
         input_shape: Shape of one input sample, linked from the datamodule; gives the model summary
             an example input so it prints each layer's input and output sizes.
+        chunk_size: ``None`` (default): one optimizer step per batch, as usual. An int: each training
+            batch is cut into chunks of this many samples with one optimizer step per chunk, inside a
+            single Lightning step (manual optimization). With a loader that serves a whole shuffled
+            epoch as one batch this is exactly "Adam on shuffled batches of ``chunk_size``", without
+            paying Lightning's per-step bookkeeping for every small batch: for tiny models that
+            bookkeeping costs more than the training itself. Epoch metrics stay exact. Gradient
+            clipping then comes from ``gradient_clip_val`` here, not from the trainer.
+        gradient_clip_val: Max gradient norm in ``chunk_size`` mode (``None``: no clipping).
+        channels_last: Keep the net's weights and 4-D input batches in channels_last (NHWC) memory
+            format, which lets GPU convolutions use tensor cores without transposes. Same values, only
+            the layout changes; ignored with a warning for non-image inputs or nets without Conv2d.
+        compile: ``torch.compile`` the net's forward when the trainer sets the task up
+            (``nn.Module.compile``: the state dict keeps its keys, so checkpoints load into a plain
+            net). Ignored with a warning where unsupported (Windows, no C compiler for the CPU
+            backend, no triton for CUDA).
     """
 
     best_metric: str
@@ -64,6 +82,10 @@ class TaskModule(L.LightningModule):
         scheduler: LRSchedulerCallable | None = None,
         scheduler_interval: Literal["epoch", "step"] = "epoch",
         input_shape: Sequence[int] | None = None,
+        chunk_size: int | None = None,
+        gradient_clip_val: float | None = None,
+        channels_last: bool = False,
+        compile: bool = False,
     ) -> None:
         super().__init__()
         # Built by the CLI, the hyperparameters hold the net's config (class_path/init_args), from which
@@ -76,6 +98,19 @@ class TaskModule(L.LightningModule):
         self.scheduler_interval = scheduler_interval
         if input_shape is not None:
             self.example_input_array = torch.zeros(2, *input_shape)
+            # Fail here, naming both sides, rather than with a shape error deep inside the first step.
+            outputs = getattr(self, "num_classes", None) or getattr(self, "num_outputs", None)
+            check_net_fits_data(net, input_shape, outputs)
+        if chunk_size is not None and chunk_size < 1:
+            raise ValueError(f"chunk_size must be a positive number of samples or null, got {chunk_size}.")
+        self.chunk_size = chunk_size
+        self.chunk_clip_val = gradient_clip_val
+        self.automatic_optimization = chunk_size is None
+        # The layout is device-independent, so it is set here; compiling waits for `setup`, which knows
+        # the device (the C compiler / triton checks depend on it).
+        self.channels_last = channels_last and use_channels_last(net, input_shape)
+        self.compile_requested = compile
+        self.compile_tried = False
 
         metrics = self.make_metrics()
         self.train_metrics = metrics.clone(prefix="train/")
@@ -83,6 +118,8 @@ class TaskModule(L.LightningModule):
         self.test_metrics = metrics.clone(prefix="test/")
         self.train_loss, self.val_loss, self.test_loss = MeanMetric(), MeanMetric(), MeanMetric()
         self.val_best = MaxMetric() if self.best_mode == "max" else MinMetric()
+        # In the checkpoint, so a resumed run continues the running best instead of starting over.
+        self.val_best.persistent(True)
 
     @property
     def monitor(self) -> str:
@@ -105,24 +142,73 @@ class TaskModule(L.LightningModule):
 
     # --- one step for every split ----------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.channels_last and x.dim() == IMAGE_BATCH_DIMS:
+            x = x.contiguous(memory_format=torch.channels_last)
         return self.net(x)
 
+    def setup(self, stage: str) -> None:
+        if self.compile_requested and not self.compile_tried:
+            self.compile_tried = True  # once per task, however many fit/test calls follow
+            compile_net(self.net, self.trainer.strategy.root_device)
+
     def shared_step(self, batch: Sequence[torch.Tensor], split: Split) -> torch.Tensor:
+        loss = self.update_metrics(batch, split)
+        self.log_split(split)
+        return loss
+
+    def update_metrics(self, batch: Sequence[torch.Tensor], split: Split) -> torch.Tensor:
+        """Forward one batch, update the split's loss and metrics, return the loss."""
         x, targets = batch[0], batch[1]
         outputs = self(x)
         loss = self.loss(outputs, targets)
-        loss_metric: MeanMetric = getattr(self, f"{split}_loss")
-        metrics: MetricCollection = getattr(self, f"{split}_metrics")
         # Weighted by batch size, so the epoch loss is exact even when the last batch is short.
-        loss_metric.update(loss.detach(), weight=targets.shape[0])
-        metrics.update(*self.metric_inputs(outputs.detach(), targets))
-        # Epoch-level logging of metric objects: no per-step host sync, exact epoch values.
-        self.log(f"{split}/loss", loss_metric, on_step=False, on_epoch=True, prog_bar=True)
-        self.log_dict(metrics, on_step=False, on_epoch=True, prog_bar=split != "train")
+        getattr(self, f"{split}_loss").update(loss.detach(), weight=targets.shape[0])
+        getattr(self, f"{split}_metrics").update(*self.metric_inputs(outputs.detach(), targets))
         return loss
 
+    def log_split(self, split: Split) -> None:
+        # Epoch-level logging of metric objects: no per-step host sync, exact epoch values.
+        self.log(f"{split}/loss", getattr(self, f"{split}_loss"), on_step=False, on_epoch=True, prog_bar=True)
+        self.log_dict(
+            getattr(self, f"{split}_metrics"), on_step=False, on_epoch=True, prog_bar=split != "train"
+        )
+
     def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
-        return self.shared_step(batch, "train")
+        if self.chunk_size is None:
+            return self.shared_step(batch, "train")
+        return self.chunked_training_step(batch)
+
+    def chunked_training_step(self, batch: Sequence[torch.Tensor]) -> torch.Tensor:
+        """One optimizer step per ``chunk_size`` samples of ``batch`` (see ``chunk_size``)."""
+        optimizer = self.optimizers()
+        scheduler = self.lr_schedulers() if self.scheduler_interval == "step" else None
+        losses = []
+        for chunk in zip(*(t.split(self.chunk_size) for t in batch[:2]), strict=True):
+            loss = self.update_metrics(chunk, "train")
+            optimizer.zero_grad()
+            self.manual_backward(loss)
+            if self.chunk_clip_val is not None:
+                self.clip_gradients(
+                    optimizer, gradient_clip_val=self.chunk_clip_val, gradient_clip_algorithm="norm"
+                )
+            optimizer.step()
+            if scheduler is not None:
+                scheduler.step()
+            losses.append(loss.detach())
+        self.log_split("train")
+        # The mean of the chunk losses: non-finite if any chunk's was, for the divergence guard.
+        return torch.stack(losses).mean()
+
+    def on_train_epoch_end(self) -> None:
+        # In manual optimization Lightning leaves scheduler stepping to the module.
+        if self.chunk_size is None or self.scheduler_factory is None or self.scheduler_interval != "epoch":
+            return
+        scheduler = self.lr_schedulers()
+        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
+            if self.monitor in self.trainer.callback_metrics:
+                scheduler.step(self.trainer.callback_metrics[self.monitor])
+        else:
+            scheduler.step()
 
     def validation_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> None:
         self.shared_step(batch, "val")
@@ -132,12 +218,16 @@ class TaskModule(L.LightningModule):
 
     def on_train_start(self) -> None:
         # The sanity-check validation ran on an untrained net; it must not count as the best epoch.
-        self.val_best.reset()
+        # A resumed run (``ckpt_path`` set) keeps the best restored from its checkpoint.
+        if self.trainer.ckpt_path is None:
+            self.val_best.reset()
 
     def on_validation_epoch_end(self) -> None:
         if self.trainer.sanity_checking:
             return
         self.val_best.update(self.val_metrics[self.best_metric].compute())
+        # Both compute() calls sync across DDP ranks, so every rank logs the same best; Lightning's
+        # hint to log this epoch-level tensor with sync_dist=True does not apply.
         self.log(f"{self.monitor}_best", self.val_best.compute(), prog_bar=True)
 
     # --- optimisation ------------------------------------------------------------------------------
@@ -160,9 +250,19 @@ class TaskModule(L.LightningModule):
             # scheduler that fails here is a config error and is raised as is.
             if "total_steps" not in str(error) and "epochs" not in str(error):
                 raise
-        total = (
-            self.trainer.estimated_stepping_batches
-            if self.scheduler_interval == "step"
-            else self.trainer.max_epochs
-        )
+        if self.scheduler_interval == "epoch":
+            total = self.trainer.max_epochs
+        elif self.chunk_size is None:
+            total = self.trainer.estimated_stepping_batches
+        else:  # optimizer steps, not Lightning steps: chunks per epoch times epochs
+            total = self.trainer.max_epochs * self._chunks_per_epoch()
         return self.scheduler_factory(optimizer, total_steps=int(total))
+
+    def _chunks_per_epoch(self) -> int:
+        self.trainer.fit_loop.setup_data()
+        loader = self.trainer.train_dataloader
+        batch_size = loader.batch_size or 1
+        samples = len(loader.sampler) if loader.sampler is not None else len(loader.dataset)
+        full, rest = divmod(samples, batch_size)
+        per_batch = -(-batch_size // self.chunk_size)
+        return full * per_batch + -(-rest // self.chunk_size)

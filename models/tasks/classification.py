@@ -21,7 +21,8 @@ class ClassificationTask(TaskModule):
         net: Architecture returning logits of shape ``(batch, num_classes)``.
         num_classes: Number of classes, linked from the datamodule.
         label_smoothing: Passed to ``nn.CrossEntropyLoss``.
-        optimizer, scheduler, scheduler_interval, input_shape: See :class:`TaskModule`.
+        optimizer, scheduler, scheduler_interval, input_shape, chunk_size, gradient_clip_val,
+            channels_last, compile: See :class:`TaskModule`.
     """
 
     best_metric = "acc"
@@ -36,9 +37,23 @@ class ClassificationTask(TaskModule):
         scheduler: LRSchedulerCallable | None = None,
         scheduler_interval: Literal["epoch", "step"] = "epoch",
         input_shape: Sequence[int] | None = None,
+        chunk_size: int | None = None,
+        gradient_clip_val: float | None = None,
+        channels_last: bool = False,
+        compile: bool = False,
     ) -> None:
         self.num_classes = num_classes
-        super().__init__(net, optimizer, scheduler, scheduler_interval, input_shape)
+        super().__init__(
+            net,
+            optimizer,
+            scheduler,
+            scheduler_interval,
+            input_shape,
+            chunk_size,
+            gradient_clip_val,
+            channels_last,
+            compile,
+        )
         self.criterion = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
 
     def make_metrics(self) -> MetricCollection:

@@ -19,7 +19,8 @@ class RegressionTask(TaskModule):
     Args:
         net: Architecture returning ``(batch, num_outputs)``.
         num_outputs: Targets per sample, linked from the datamodule.
-        optimizer, scheduler, scheduler_interval, input_shape: See :class:`TaskModule`.
+        optimizer, scheduler, scheduler_interval, input_shape, chunk_size, gradient_clip_val,
+            channels_last, compile: See :class:`TaskModule`.
     """
 
     best_metric = "mse"
@@ -33,9 +34,23 @@ class RegressionTask(TaskModule):
         scheduler: LRSchedulerCallable | None = None,
         scheduler_interval: Literal["epoch", "step"] = "epoch",
         input_shape: Sequence[int] | None = None,
+        chunk_size: int | None = None,
+        gradient_clip_val: float | None = None,
+        channels_last: bool = False,
+        compile: bool = False,
     ) -> None:
         self.num_outputs = num_outputs
-        super().__init__(net, optimizer, scheduler, scheduler_interval, input_shape)
+        super().__init__(
+            net,
+            optimizer,
+            scheduler,
+            scheduler_interval,
+            input_shape,
+            chunk_size,
+            gradient_clip_val,
+            channels_last,
+            compile,
+        )
         self.criterion = nn.MSELoss()
 
     def make_metrics(self) -> MetricCollection:

@@ -1,0 +1,67 @@
+"""CIFAR-10: 50000 training (minus the validation split) and 10000 test colour images, 3x32x32."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torchvision import datasets
+
+from datamodules.augment import normalize_uint8, random_crop_flip
+from datamodules.vision import DEFAULT_SPLIT_SEED, DEFAULT_VAL_SIZE, VisionDataModule
+
+#: Per-channel (R, G, B) mean and standard deviation of the CIFAR-10 training pixels on the [0, 1] scale.
+CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
+CIFAR10_STD = (0.2470, 0.2435, 0.2616)
+#: The standard augmentation: random 32x32 crops of the image zero-padded by 4 on every side.
+CROP_PADDING = 4
+#: The label names stored in the dataset's batches.meta, known before any file is read.
+CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+
+
+class CIFAR10DataModule(VisionDataModule):
+    """CIFAR-10 through torchvision, normalized per batch, training batches augmented on the device.
+
+    Args:
+        augment: Random crop (padding 4) and horizontal flip of each training image, drawn per image
+            per epoch. Validation and test images are never augmented.
+        data_dir, download, batch_size, val_size, split_seed, num_workers, pin_memory,
+        persistent_workers: See :class:`~datamodules.vision.VisionDataModule`.
+    """
+
+    dataset_class = datasets.CIFAR10
+    files = tuple(
+        f"{datasets.CIFAR10.base_folder}/{name}"
+        for name in (*(f"data_batch_{i}" for i in range(1, 6)), "test_batch", "batches.meta")
+    )
+    mean = CIFAR10_MEAN
+    std = CIFAR10_STD
+    num_classes = 10
+    class_names = CIFAR10_CLASSES
+    input_shape = (3, 32, 32)
+
+    def __init__(
+        self,
+        data_dir: str | Path = "data/",
+        download: bool = True,
+        batch_size: int = 64,
+        val_size: int | float = DEFAULT_VAL_SIZE,
+        split_seed: int = DEFAULT_SPLIT_SEED,
+        augment: bool = True,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        persistent_workers: bool = False,
+    ) -> None:
+        super().__init__(
+            data_dir, download, batch_size, val_size, split_seed, num_workers, pin_memory, persistent_workers
+        )
+        self.save_hyperparameters()
+        self.augment = augment
+
+    def images_of(self, dataset: datasets.CIFAR10) -> torch.Tensor:
+        return torch.from_numpy(dataset.data).permute(0, 3, 1, 2).contiguous()  # NHWC -> NCHW
+
+    def preprocess(self, images: torch.Tensor, train: bool) -> torch.Tensor:
+        if train and self.augment:
+            images = random_crop_flip(images, CROP_PADDING)
+        return normalize_uint8(images, self.mean, self.std)

@@ -1,0 +1,73 @@
+"""MNIST handwritten digits: 60000 training (minus the validation split) and 10000 test images, 1x28x28."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from torchvision import datasets
+
+from datamodules.augment import normalize_uint8, pad_centered
+from datamodules.vision import DEFAULT_SPLIT_SEED, DEFAULT_VAL_SIZE, VisionDataModule
+
+#: Mean and standard deviation of the MNIST training pixels on the [0, 1] scale.
+MNIST_MEAN = (0.1307,)
+MNIST_STD = (0.3081,)
+MNIST_SIDE = 28
+
+
+class MNISTDataModule(VisionDataModule):
+    """MNIST through torchvision, normalized per batch; optionally zero-padded (LeNet-5 reads 32x32).
+
+    Args:
+        pad_to: Pad every image symmetrically with black to ``pad_to x pad_to`` (``None``: keep 28x28).
+        data_dir, download, batch_size, val_size, split_seed, num_workers, pin_memory,
+        persistent_workers: See :class:`~datamodules.vision.VisionDataModule`.
+    """
+
+    dataset_class = datasets.MNIST
+    files = tuple(
+        f"MNIST/raw/{name}"
+        for name in (
+            "train-images-idx3-ubyte",
+            "train-labels-idx1-ubyte",
+            "t10k-images-idx3-ubyte",
+            "t10k-labels-idx1-ubyte",
+        )
+    )
+    mean = MNIST_MEAN
+    std = MNIST_STD
+    num_classes = 10
+    class_names = tuple(datasets.MNIST.classes)
+
+    def __init__(
+        self,
+        data_dir: str | Path = "data/",
+        download: bool = True,
+        batch_size: int = 64,
+        val_size: int | float = DEFAULT_VAL_SIZE,
+        split_seed: int = DEFAULT_SPLIT_SEED,
+        pad_to: int | None = None,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        persistent_workers: bool = False,
+    ) -> None:
+        super().__init__(
+            data_dir, download, batch_size, val_size, split_seed, num_workers, pin_memory, persistent_workers
+        )
+        if pad_to is not None and pad_to < MNIST_SIDE:
+            raise ValueError(
+                f"MNISTDataModule: pad_to={pad_to} is smaller than the {MNIST_SIDE}x{MNIST_SIDE} digits; use None or at least {MNIST_SIDE}."
+            )
+        self.save_hyperparameters()
+        self.pad_to = pad_to
+        side = pad_to or MNIST_SIDE
+        self.input_shape = (1, side, side)
+
+    def images_of(self, dataset: datasets.MNIST) -> torch.Tensor:
+        return dataset.data.unsqueeze(1).contiguous()  # (N, 28, 28) -> (N, 1, 28, 28)
+
+    def preprocess(self, images: torch.Tensor, train: bool) -> torch.Tensor:
+        if self.pad_to is not None:
+            images = pad_centered(images, self.pad_to)
+        return normalize_uint8(images, self.mean, self.std)

@@ -1,0 +1,216 @@
+"""What the MNIST and CIFAR-10 datamodules share: torchvision loading, a fixed train/val split,
+uint8 images held in memory and per-batch preprocessing on the batch's device."""
+
+from __future__ import annotations
+
+import pickle
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from torch.utils.data import DataLoader
+from torchvision.datasets import VisionDataset
+
+from datamodules.tensor_data import BatchedTensorDataset, tensor_loader
+
+#: The validation split is drawn with its own generator so it never changes with ``seed_everything``.
+DEFAULT_SPLIT_SEED = 42
+DEFAULT_VAL_SIZE = 5000
+FIX_HINT = (
+    "Fix: point --data.init_args.data_dir at the folder that holds them, or run once with "
+    "--data.init_args.download true on a machine with internet access, or copy the files there."
+)
+
+
+def one_line(error: BaseException) -> str:
+    """An underlying error's text folded into one line, to keep our message one paragraph."""
+    return " ".join(str(error).split())
+
+
+class DatasetNotFoundError(RuntimeError):
+    """The dataset files are missing and could not (or were not allowed to) be downloaded."""
+
+
+class DatasetCorruptError(RuntimeError):
+    """The dataset files exist but cannot be read completely."""
+
+
+class VisionDataModule(L.LightningDataModule):
+    """Base of the torchvision image datamodules.
+
+    ``setup`` parses the official files once with torchvision and keeps the images as one uint8
+    tensor ``(N, C, H, W)``: batches are gathered straight from it (no PIL image per sample per
+    epoch), moved to the device as uint8 (4x less to copy than float), and only then scaled,
+    normalized and, for training, augmented in ``on_after_batch_transfer``, on the GPU when
+    training on one. The validation split is a fixed, seeded part of the official training files
+    and is never augmented; the test split is the official test set, also used by ``predict``.
+
+    Subclasses set ``dataset_class``, ``files``, ``mean``, ``std``, ``num_classes``, ``class_names``
+    and ``input_shape``, and may override ``images_of`` and ``preprocess``.
+
+    Args:
+        data_dir: Folder that holds (or will hold) the dataset in torchvision's layout.
+        download: Download the files into ``data_dir`` when they are missing.
+        batch_size: Samples per batch (per process under DDP).
+        val_size: Validation samples taken from the training files: a count (int) or a fraction
+            (float in (0, 1)).
+        split_seed: Seed of the train/val split, independent of the global seed.
+        num_workers, pin_memory, persistent_workers: Passed to every ``DataLoader``
+            (``persistent_workers`` only applies when ``num_workers > 0``).
+    """
+
+    dataset_class: type[VisionDataset]
+    #: Paths, relative to ``data_dir``, that must exist before loading.
+    files: tuple[str, ...]
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    num_classes: int
+    class_names: tuple[str, ...]
+    input_shape: tuple[int, int, int]
+
+    def __init__(
+        self,
+        data_dir: str | Path = "data/",
+        download: bool = True,
+        batch_size: int = 64,
+        val_size: int | float = DEFAULT_VAL_SIZE,
+        split_seed: int = DEFAULT_SPLIT_SEED,
+        num_workers: int = 0,
+        pin_memory: bool = False,
+        persistent_workers: bool = False,
+    ) -> None:
+        super().__init__()
+        name = type(self).__name__
+        if batch_size < 1:
+            raise ValueError(f"{name}: batch_size must be at least 1, got {batch_size}.")
+        if val_size <= 0 or (isinstance(val_size, float) and val_size >= 1):
+            raise ValueError(
+                f"{name}: val_size={val_size} must be a positive count of validation samples or a "
+                "fraction in (0, 1); the validation split needs at least one sample."
+            )
+        self.data_dir = Path(data_dir)
+        self.download = download
+        self.batch_size = batch_size
+        self.val_size = val_size
+        self.split_seed = split_seed
+        self.loader_options = {
+            "num_workers": num_workers,
+            "pin_memory": pin_memory,
+            "persistent_workers": persistent_workers and num_workers > 0,
+        }
+        self.splits: dict[str, BatchedTensorDataset] = {}
+
+    # ----------------------------------------------------------------------------- loading
+    def missing_files(self) -> list[str]:
+        return [f for f in self.files if not (self.data_dir / f).is_file()]
+
+    def not_found(self, reason: str) -> DatasetNotFoundError:
+        expected = ", ".join(self.files)
+        return DatasetNotFoundError(
+            f"{type(self).__name__}: the dataset is not in {self.data_dir.resolve()} ({reason}). "
+            f"Expected there: {expected}. {FIX_HINT}"
+        )
+
+    def prepare_data(self) -> None:
+        """Download the files if they are missing (Lightning runs this on one process per node)."""
+        missing = self.missing_files()
+        if not missing:
+            return
+        if not self.download:
+            raise self.not_found(f"missing {', '.join(missing)} and download is false")
+        try:
+            for train in (True, False):
+                self.dataset_class(self.data_dir, train=train, download=True)
+        except (OSError, RuntimeError) as error:  # URLError is an OSError; torchvision raises RuntimeError
+            raise self.not_found(f"download failed: {one_line(error)}") from error
+
+    def load(self, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """The official train or test split as (uint8 images ``(N, C, H, W)``, int64 labels)."""
+        missing = self.missing_files()
+        if missing:
+            raise self.not_found(
+                f"missing {', '.join(missing)}; prepare_data downloads them when download is true"
+            )
+        try:
+            dataset = self.dataset_class(self.data_dir, train=train, download=False)
+            images, labels = self.images_of(dataset), torch.as_tensor(dataset.targets, dtype=torch.long)
+        except (
+            RuntimeError,
+            ValueError,
+            TypeError,
+            AssertionError,
+            EOFError,
+            pickle.UnpicklingError,
+        ) as error:
+            raise self.corrupt(
+                f"reading them failed with {type(error).__name__}: {one_line(error)}"
+            ) from error
+        if len(images) != len(labels) or len(images) == 0:
+            raise self.corrupt(f"{len(images)} images but {len(labels)} labels")
+        if labels.min() < 0 or labels.max() >= self.num_classes:
+            raise self.corrupt(f"labels outside 0..{self.num_classes - 1}")
+        return images, labels
+
+    def corrupt(self, reason: str) -> DatasetCorruptError:
+        return DatasetCorruptError(
+            f"{type(self).__name__}: the dataset files in {self.data_dir.resolve()} are damaged or "
+            f"incomplete ({reason}). Fix: delete {', '.join(self.files)} and run with "
+            "--data.init_args.download true (or copy intact files there)."
+        )
+
+    def images_of(self, dataset: VisionDataset) -> torch.Tensor:
+        """The dataset's images as one contiguous uint8 tensor ``(N, C, H, W)``."""
+        raise NotImplementedError
+
+    def num_val(self, num_train_files: int) -> int:
+        count = round(self.val_size * num_train_files) if isinstance(self.val_size, float) else self.val_size
+        if not 1 <= count < num_train_files:
+            raise ValueError(
+                f"{type(self).__name__}: val_size={self.val_size} leaves {num_train_files - count} of the "
+                f"{num_train_files} training samples for training (and {count} for validation); both "
+                "need at least one. Set --data.init_args.val_size to a smaller count or fraction."
+            )
+        return count
+
+    def setup(self, stage: str) -> None:
+        """Load what ``stage`` needs (fit/validate: train and val; test/predict: test), once."""
+        if stage in ("fit", "validate") and "train" not in self.splits:
+            images, labels = self.load(train=True)
+            order = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.split_seed))
+            n_val = self.num_val(len(images))
+            val, train = order[:n_val].sort().values, order[n_val:].sort().values
+            self.splits["train"] = BatchedTensorDataset(images[train], labels[train])
+            self.splits["val"] = BatchedTensorDataset(images[val], labels[val])
+        if stage in ("test", "predict") and "test" not in self.splits:
+            self.splits["test"] = BatchedTensorDataset(*self.load(train=False))
+
+    # ----------------------------------------------------------------------------- batches
+    def loader(self, split: str, shuffle: bool) -> DataLoader:
+        return tensor_loader(self.splits[split], self.batch_size, shuffle=shuffle, **self.loader_options)
+
+    def train_dataloader(self) -> DataLoader:
+        return self.loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self.loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self.loader("test", shuffle=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self.loader("test", shuffle=False)
+
+    def preprocess(self, images: torch.Tensor, train: bool) -> torch.Tensor:
+        """uint8 batch ``(N, C, H, W)`` -> the float batch the model reads."""
+        raise NotImplementedError
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Preprocess on the device the batch now lives on; augment training batches only."""
+        if isinstance(batch, torch.Tensor):
+            # Lightning also routes the model's `example_input_array` (already model-ready) through
+            # this hook when it prints the model summary; only loader batches need preprocessing.
+            return batch
+        images, labels = batch
+        training = self.trainer is not None and self.trainer.training
+        return self.preprocess(images, train=training), labels

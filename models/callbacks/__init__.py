@@ -1,0 +1,23 @@
+"""Monitoring and results: TensorBoard images, figures and HParams, CSV logs, predictions, checkpoints.
+
+The CLI (``scripts/train.py``) enables every callback here by default; each has an option that
+turns it off (see the classes).
+"""
+
+from models.callbacks.checkpointing import PeriodicCheckpoint, RNGStateCheckpoint
+from models.callbacks.confusion import ConfusionMatrixFigure
+from models.callbacks.csv_logger import ResumableCSVLogger
+from models.callbacks.hparams import HParamsMetrics
+from models.callbacks.images import FirstLayerWeights, SampleImages
+from models.callbacks.predictions import PredictionsCSV
+
+__all__ = [
+    "ConfusionMatrixFigure",
+    "FirstLayerWeights",
+    "HParamsMetrics",
+    "PeriodicCheckpoint",
+    "PredictionsCSV",
+    "RNGStateCheckpoint",
+    "ResumableCSVLogger",
+    "SampleImages",
+]

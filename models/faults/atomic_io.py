@@ -1,0 +1,73 @@
+"""Checkpoint files that are either the old complete file or the new complete file, never half of one."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from fsspec.implementations.local import LocalFileSystem
+from lightning.fabric.utilities.cloud_io import get_filesystem
+from lightning.fabric.utilities.types import _PATH
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+from lightning.pytorch.strategies import Strategy
+from lightning.pytorch.utilities.rank_zero import rank_zero_debug
+
+TEMP_SUFFIX = ".tmp"
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Writes a checkpoint to a temporary file in the target folder, fsyncs it, then ``os.replace``-s it.
+
+    Lightning's own save buffers the checkpoint in memory and moves an fsspec temporary file from the
+    system temp folder into place: when that folder is on another filesystem (a tmpfs ``/tmp``, a
+    cluster's node-local disk) the move is a copy, and a kill during the copy leaves a truncated
+    ``last.ckpt``; nothing is fsynced either, so a machine crash can leave an empty file. A temporary
+    file in the same folder makes the final rename atomic on every POSIX filesystem. Remote paths
+    (``s3://``...) keep Lightning's behaviour.
+    """
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: _PATH, storage_options: Any | None = None
+    ) -> None:
+        if storage_options is not None or not isinstance(get_filesystem(path), LocalFileSystem):
+            super().save_checkpoint(checkpoint, path, storage_options)
+            return
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
+        try:
+            with os.fdopen(handle, "wb") as file:
+                torch.save(checkpoint, file)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temp_name, target)
+        except BaseException:
+            Path(temp_name).unlink(missing_ok=True)
+            raise
+        _fsync_folder(target.parent)
+        rank_zero_debug(f"Saved checkpoint atomically: {target}")
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Persist the rename itself (the folder entry), where the OS allows opening a folder."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:  # e.g. Windows cannot open folders
+        return
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def use_atomic_checkpoint_io(strategy: Strategy) -> None:
+    """Make ``strategy`` save atomically unless the user chose a checkpoint plugin of their own.
+
+    Only Lightning's default plugin is replaced, so ``--trainer.plugins`` (precision, async or XLA
+    checkpointing...) keeps working exactly as the user set it.
+    """
+    if type(strategy.checkpoint_io) is TorchCheckpointIO:
+        strategy.checkpoint_io = AtomicCheckpointIO()

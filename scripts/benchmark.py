@@ -1,0 +1,390 @@
+"""How fast litzoo trains next to plain PyTorch, measured in one run on this machine.
+
+    python scripts/benchmark.py                          # every case, CPU, results/benchmark.md
+    python scripts/benchmark.py --cases lenet5 lstm --steps 100 --repeats 5
+    python scripts/benchmark.py --cases sin --sin-epochs 2000   # the full sin(1/x) run, end to end
+    python scripts/benchmark.py --accelerator gpu --batch-size 512
+
+Two kinds of case:
+
+* ``sin``: the sin(1/x) regression trained end to end, each variant a whole process (start-up,
+  imports, data, 2000 epochs with validation), wall seconds: the tutorial's loop (a ``Dataset`` with
+  per-sample ``__getitem__`` + ``DataLoader(batch 64, shuffle)``), ``scripts/train.py fit --config
+  configs/regression/mlp.yaml`` and ``.../mlp_fast.yaml`` exactly as a user runs them.
+* step cases (``lenet5``, ``simple_cnn``, ``my_cnn``, ``resnet18``, ``lstm``): train steps/s in this
+  process of (a) litzoo: the model, data and trainer exactly as ``scripts/train.py`` builds them from
+  the config (same callbacks, TensorBoard logger, progress bar on), validation off, timed between
+  training batches; (b) a plain PyTorch loop with the same net, optimizer, batch size and in-memory
+  data (the datamodule's own batch preprocessing, e.g. CIFAR augmentation); (c) the tutorial loop:
+  torchvision dataset + per-sample transforms + ``DataLoader`` (vision cases).
+
+Variants run interleaved (a, b, c, a, b, c, ...) and each figure is the median of ``--repeats``
+runs, so a slow spell of the machine hits every variant alike. Data are synthetic files in the
+exact MNIST / CIFAR-10 formats (written by the test-suite writers); speed does not depend on pixels.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import os
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+import torch  # noqa: E402
+from lightning.pytorch import Callback  # noqa: E402
+
+from scripts.gpu_probe import skip_gpu_probing_without_gpu  # noqa: E402
+
+CONFIGS = REPO_ROOT / "configs"
+TRAIN_SCRIPT = REPO_ROOT / "scripts" / "train.py"
+SIN_BEST = re.compile(r"Best val/mse = ([0-9.eE+-]+)")
+
+
+@dataclass(frozen=True)
+class StepCase:
+    """A config timed per training step, and the dataset format its data come in."""
+
+    config: str
+    dataset: str  # "mnist" or "cifar10"
+    extra: tuple[str, ...] = ()
+
+
+STEP_CASES: dict[str, StepCase] = {
+    "lenet5": StepCase("mnist/lenet5.yaml", "mnist"),
+    "simple_cnn": StepCase("mnist/simple_cnn.yaml", "mnist"),
+    "my_cnn": StepCase("cifar10/my_cnn.yaml", "cifar10"),
+    "resnet18": StepCase("cifar10/resnet18.yaml", "cifar10"),
+    "lstm": StepCase("mnist/lstm.yaml", "mnist"),
+}
+ALL_CASES = ("sin", *STEP_CASES)
+
+
+@dataclass
+class Row:
+    case: str
+    variant: str
+    unit: str
+    samples: list[float] = field(default_factory=list)
+    note: str = ""
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.samples)
+
+
+# --- sin(1/x), whole processes ----------------------------------------------------------------------
+def tutorial_sin_loop(epochs: int) -> dict[str, float]:
+    """The tutorial's training loop: per-sample ``Dataset`` + ``DataLoader``, validation every epoch.
+
+    Same data (``RegressionDataModule``'s seeded samples), net, optimizer and batch as the config.
+    """
+    from torch.utils.data import DataLoader, Dataset
+
+    from datamodules.regression import RegressionDataModule
+    from models import Feedforward
+
+    class XYDataset(Dataset):
+        def __init__(self, x: torch.Tensor, y: torch.Tensor) -> None:
+            self.x, self.y = x, y
+
+        def __len__(self) -> int:
+            return len(self.x)
+
+        def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+            return self.x[i], self.y[i]
+
+    torch.manual_seed(137)
+    data = RegressionDataModule()
+    data.setup("fit")
+    train = DataLoader(XYDataset(*data.splits["train"].tensors), batch_size=64, shuffle=True)
+    val = DataLoader(XYDataset(*data.splits["val"].tensors), batch_size=64)
+    net = Feedforward(input_size=1, depth=4, hidden_sizes=[64, 64, 64], output_size=1)
+    optimizer = torch.optim.Adam(net.parameters(), lr=0.01, weight_decay=1e-5)
+    loss_fn = torch.nn.MSELoss()
+    best = float("inf")
+    for _ in range(epochs):
+        net.train()
+        for x, y in train:
+            optimizer.zero_grad()
+            loss_fn(net(x), y).backward()
+            optimizer.step()
+        net.eval()
+        with torch.no_grad():
+            total = sum(loss_fn(net(x), y).item() * len(x) for x, y in val)
+        best = min(best, total / len(val.dataset))
+    return {"best_val_mse": best}
+
+
+def timed_process(command: list[str], cwd: Path) -> tuple[float, str]:
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    if result.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
+    return wall, result.stdout + result.stderr
+
+
+def sin_end_to_end(epochs: int, repeats: int, workdir: Path) -> list[Row]:
+    variants: dict[str, list[str]] = {
+        "tutorial loop (Dataset + DataLoader)": [sys.executable, __file__, "--tutorial-sin", str(epochs)],
+        "litzoo regression/mlp.yaml": [
+            sys.executable, str(TRAIN_SCRIPT), "fit", "--config", str(CONFIGS / "regression/mlp.yaml"),
+            "--trainer.max_epochs", str(epochs),
+        ],
+        "litzoo regression/mlp_fast.yaml": [
+            sys.executable, str(TRAIN_SCRIPT), "fit", "--config", str(CONFIGS / "regression/mlp_fast.yaml"),
+            "--trainer.max_epochs", str(epochs),
+        ],
+    }  # fmt: skip
+    rows = {name: Row("sin(1/x) MLP, end to end", name, "s") for name in variants}
+    best: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(repeats):
+        for name, command in variants.items():
+            wall, output = timed_process(command, workdir)
+            rows[name].samples.append(wall)
+            match = SIN_BEST.search(output) or re.search(r'"best_val_mse": ([0-9.eE+-]+)', output)
+            best[name].append(float(match.group(1)) if match else float("nan"))
+    for name, row in rows.items():
+        row.note = f"best val MSE {statistics.median(best[name]):.2e}"
+    return list(rows.values())
+
+
+# --- per-step cases, in this process -----------------------------------------------------------------
+class StepTimer(Callback):
+    """Times training batches ``warmup`` .. end, from the start of the first to the end of the last."""
+
+    def __init__(self, warmup: int) -> None:
+        self.warmup = warmup
+        self.start: float | None = None
+        self.end: float | None = None
+
+    def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
+        if trainer.global_step == self.warmup and self.start is None:
+            _sync(pl_module.device)
+            self.start = time.perf_counter()
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        _sync(pl_module.device)
+        self.end = time.perf_counter()
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def write_fake_files(dataset: str, root: Path) -> None:
+    from tests.vision_files import write_cifar10, write_mnist
+
+    if dataset == "mnist":
+        write_mnist(root, n_train=6000, n_test=100, learnable=True)
+    else:
+        write_cifar10(root, n_per_batch=1200, n_test=100)
+
+
+def build_cli(case: StepCase, data_dir: Path, steps: int, args: argparse.Namespace):
+    from scripts.train import cli_main
+
+    options = [
+        "--config", str(CONFIGS / case.config),
+        "--data.init_args.data_dir", str(data_dir), "--data.init_args.download", "false",
+        "--data.init_args.val_size", "100", "--data.init_args.batch_size", str(args.batch_size),
+        "--trainer.max_steps", str(steps), "--trainer.limit_val_batches", "0",
+        "--trainer.num_sanity_val_steps", "0", "--trainer.enable_model_summary", "false",
+        "--trainer.accelerator", args.accelerator, "--trainer.devices", "1",
+        *case.extra,
+    ]  # fmt: skip
+    if args.precision:
+        options += ["--trainer.precision", args.precision]
+    return cli_main(options, run=False)
+
+
+def litzoo_steps_per_s(case: StepCase, data_dir: Path, args: argparse.Namespace) -> float:
+    cli = build_cli(case, data_dir, args.warmup + args.steps, args)
+    timer = StepTimer(args.warmup)
+    cli.trainer.callbacks.append(timer)
+    cli.trainer.fit(cli.model, datamodule=cli.datamodule)
+    return args.steps / (timer.end - timer.start)
+
+
+def plain_steps_per_s(case: StepCase, data_dir: Path, args: argparse.Namespace) -> float:
+    """Same net, optimizer, batch and in-memory data as the CLI builds, in a hand-written loop."""
+    cli = build_cli(case, data_dir, 1, args)
+    device = torch.device("cuda" if args.accelerator == "gpu" else "cpu")
+    task, data = cli.model, cli.datamodule
+    net = copy.deepcopy(task.net).to(device).train()
+    optimizer = task.optimizer_factory(net.parameters())
+    loss_fn = task.criterion
+    data.prepare_data()
+    data.setup("fit")
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.precision == "bf16-mixed")
+
+    def batches():
+        while True:
+            for images, labels in data.train_dataloader():
+                images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
+                yield data.preprocess(images, train=True), labels
+
+    stream = batches()
+
+    def step() -> None:
+        x, y = next(stream)
+        optimizer.zero_grad()
+        with autocast:
+            loss = loss_fn(net(x), y)
+        loss.backward()
+        optimizer.step()
+
+    return _time_steps(step, args.warmup, args.steps, device)
+
+
+def tutorial_steps_per_s(case: StepCase, data_dir: Path, args: argparse.Namespace) -> float:
+    """torchvision dataset + per-sample PIL transforms + DataLoader, as the tutorials train."""
+    from torch.utils.data import DataLoader
+    from torchvision import datasets, transforms
+
+    cli = build_cli(case, data_dir, 1, args)
+    device = torch.device("cuda" if args.accelerator == "gpu" else "cpu")
+    task, data = cli.model, cli.datamodule
+    if case.dataset == "mnist":
+        pad = getattr(data, "pad_to", None)
+        steps = [transforms.Pad((pad - 28) // 2)] if pad else []
+        steps += [transforms.ToTensor(), transforms.Normalize((0.1307,), (0.3081,))]
+        dataset = datasets.MNIST(str(data_dir), train=True, transform=transforms.Compose(steps))
+    else:
+        dataset = datasets.CIFAR10(
+            str(data_dir), train=True, transform=transforms.Compose([
+                transforms.RandomCrop(32, padding=4), transforms.RandomHorizontalFlip(), transforms.ToTensor(),
+                transforms.Normalize((0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616)),
+            ]),
+        )  # fmt: skip
+    loader = DataLoader(dataset, batch_size=args.batch_size, shuffle=True, num_workers=0)
+    net = copy.deepcopy(task.net).to(device).train()
+    optimizer = task.optimizer_factory(net.parameters())
+    loss_fn = task.criterion
+
+    def batches():
+        while True:
+            yield from loader
+
+    stream = batches()
+
+    def step() -> None:
+        x, y = next(stream)
+        x, y = x.to(device), y.to(device)
+        optimizer.zero_grad()
+        loss_fn(net(x), y).backward()
+        optimizer.step()
+
+    return _time_steps(step, args.warmup, args.steps, device)
+
+
+def _time_steps(step: Callable[[], None], warmup: int, steps: int, device: torch.device) -> float:
+    for _ in range(warmup):
+        step()
+    _sync(device)
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    _sync(device)
+    return steps / (time.perf_counter() - start)
+
+
+def step_case_rows(name: str, case: StepCase, workdir: Path, args: argparse.Namespace) -> list[Row]:
+    data_dir = workdir / f"data-{case.dataset}"
+    if not data_dir.exists():
+        write_fake_files(case.dataset, data_dir)
+    title = f"{name} ({case.config}), batch {args.batch_size}"
+    variants: dict[str, Callable[[StepCase, Path, argparse.Namespace], float]] = {
+        "litzoo (as scripts/train.py builds it)": litzoo_steps_per_s,
+        "plain PyTorch loop, in-memory data": plain_steps_per_s,
+        "tutorial loop (torchvision transforms + DataLoader)": tutorial_steps_per_s,
+    }
+    rows = {variant: Row(title, variant, "steps/s") for variant in variants}
+    for _ in range(args.repeats):
+        for variant, measure in variants.items():
+            rows[variant].samples.append(measure(case, data_dir, args))
+    return list(rows.values())
+
+
+# --- report -----------------------------------------------------------------------------------------
+def markdown(rows: list[Row], args: argparse.Namespace) -> str:
+    device = torch.cuda.get_device_name(0) if args.accelerator == "gpu" else f"CPU, {os.cpu_count()} cores"
+    lines = [
+        f"Measured {time.strftime('%Y-%m-%d')} on {device}, torch {torch.__version__}, "
+        f"medians of {args.repeats} interleaved runs (`python scripts/benchmark.py "
+        f"{' '.join(sys.argv[1:])}`).",
+        "",
+        "| case | variant | median | vs. first variant | images/s | note |",
+        "|---|---|---:|---:|---:|---|",
+    ]
+    firsts: dict[str, Row] = {}
+    for row in rows:
+        first = firsts.setdefault(row.case, row)
+        if row.unit == "s":
+            ratio = row.median / first.median
+            value, images = f"{row.median:.1f} s", ""
+        else:
+            ratio = row.median / first.median
+            value, images = f"{row.median:.1f} steps/s", f"{row.median * args.batch_size:,.0f}"
+        lines.append(f"| {row.case} | {row.variant} | {value} | {ratio:.2f}x | {images} | {row.note} |")
+    return "\n".join(lines) + "\n"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--cases", nargs="+", choices=ALL_CASES, default=list(ALL_CASES))
+    parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats; medians reported")
+    parser.add_argument("--steps", type=int, default=60, help="timed training steps per step-case run")
+    parser.add_argument("--warmup", type=int, default=10, help="untimed steps first")
+    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--sin-epochs", type=int, default=2000)
+    parser.add_argument("--accelerator", choices=("cpu", "gpu"), default="cpu")
+    parser.add_argument("--precision", default=None, help="e.g. bf16-mixed (GPU)")
+    parser.add_argument("--out", type=Path, default=REPO_ROOT / "results" / "benchmark.md")
+    parser.add_argument("--tutorial-sin", type=int, metavar="EPOCHS", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.repeats < 1 or args.steps < 1 or args.warmup < 0:
+        parser.error("--repeats and --steps must be at least 1 and --warmup at least 0.")
+    if args.accelerator == "gpu" and not torch.cuda.is_available():
+        parser.error("--accelerator gpu: no CUDA GPU is visible to PyTorch on this machine.")
+    return args
+
+
+def main(argv: list[str] | None = None) -> None:
+    skip_gpu_probing_without_gpu()
+    args = parse_args(argv)
+    if args.tutorial_sin is not None:  # one timed tutorial process of the sin case
+        print(json.dumps(tutorial_sin_loop(args.tutorial_sin)))
+        return
+    rows: list[Row] = []
+    with tempfile.TemporaryDirectory(prefix="litzoo-bench-") as tmp:
+        workdir = Path(tmp)
+        for name in args.cases:
+            if name == "sin":
+                rows += sin_end_to_end(args.sin_epochs, args.repeats, workdir)
+            else:
+                rows += step_case_rows(name, STEP_CASES[name], workdir, args)
+            print(markdown(rows, args), flush=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    tmp_out = args.out.with_suffix(".tmp")
+    tmp_out.write_text(markdown(rows, args))
+    tmp_out.replace(args.out)  # written whole or not at all
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

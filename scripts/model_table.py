@@ -1,0 +1,99 @@
+"""Print the README's model table: every experiment config's architecture, data and parameter count.
+
+Each net is built exactly as the CLI builds it, from the config's ``init_args`` plus the values the CLI
+links from the datamodule (input shape, number of classes or outputs), so the counts are those of
+the trained models. Nothing is downloaded or trained.
+
+    python scripts/model_table.py            # all of configs/ (trainer and data presets excluded)
+    python scripts/model_table.py configs/cifar10
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import math
+import pydoc
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+if str(REPO_ROOT) not in sys.path:
+    sys.path.insert(0, str(REPO_ROOT))
+
+#: Config folders that hold presets composed into an experiment, not experiments.
+PRESET_FOLDERS = ("trainer", "data")
+DATAMODULE_SUFFIX = "DataModule"
+
+
+def locate(class_path: str) -> type:
+    found = pydoc.locate(class_path)
+    if not inspect.isclass(found):
+        raise ValueError(f"{class_path!r} is not an importable class")
+    return found
+
+
+def build(section: dict[str, Any], **linked: Any) -> Any:
+    """Instantiate ``{class_path, init_args}``, adding the ``linked`` values the class accepts."""
+    cls = locate(section["class_path"])
+    parameters = inspect.signature(cls).parameters
+    kwargs = {k: v for k, v in linked.items() if k in parameters}
+    return cls(**{**kwargs, **(section.get("init_args") or {})})
+
+
+def data_links(datamodule: Any) -> dict[str, Any]:
+    """What the CLI links from the datamodule into the net (see scripts/train.py)."""
+    shape = tuple(datamodule.input_shape)
+    outputs = getattr(datamodule, "num_classes", None) or datamodule.num_outputs
+    return {
+        "input_shape": shape,
+        "input_size": math.prod(shape),
+        "num_classes": outputs,
+        "num_outputs": outputs,
+        "output_size": outputs,
+    }
+
+
+def args_text(init_args: dict[str, Any] | None) -> str:
+    return ", ".join(f"{k}={v}" for k, v in (init_args or {}).items())
+
+
+def table_row(config: Path) -> str:
+    spec = yaml.safe_load(config.read_text())
+    net_section = spec["model"]["init_args"]["net"]
+    datamodule = build(spec["data"])
+    net = build(net_section, **data_links(datamodule))
+    parameters = sum(p.numel() for p in net.parameters())
+    name = net_section["class_path"].rsplit(".", 1)[-1]
+    args = args_text(net_section.get("init_args"))
+    architecture = f"`{name}({args})`" if args else f"`{name}`"
+    dataset = type(datamodule).__name__.removesuffix(DATAMODULE_SUFFIX)
+    shape = "x".join(str(s) for s in datamodule.input_shape)
+    path = config.resolve().relative_to(REPO_ROOT).as_posix()
+    return f"| {architecture} | {dataset} ({shape}) | {parameters:,} | `{path}` |"
+
+
+def experiment_configs(roots: Iterable[Path]) -> list[Path]:
+    configs = []
+    for root in roots:
+        paths = [root] if root.is_file() else sorted(root.rglob("*.yaml"))
+        configs += [p for p in paths if not set(p.parent.parts) & set(PRESET_FOLDERS)]
+    return configs
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("paths", nargs="*", type=Path, default=[REPO_ROOT / "configs"])
+    args = parser.parse_args(argv)
+    print("| architecture | dataset (input) | parameters | config |")
+    print("|---|---|---:|---|")
+    for config in experiment_configs(args.paths):
+        print(table_row(config))
+
+
+if __name__ == "__main__":
+    main()

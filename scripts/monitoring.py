@@ -1,0 +1,91 @@
+"""The CLI's monitoring defaults: loggers, monitoring callbacks and their options, progress bar, best/last.
+
+Kept out of ``train.py`` so the CLI class only says *when* each piece is applied.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+from typing import Any
+
+from jsonargparse import Namespace
+from lightning.pytorch.cli import LightningArgumentParser
+from lightning.pytorch.utilities.rank_zero import rank_zero_info
+
+from models.callbacks import (
+    ConfusionMatrixFigure,
+    FirstLayerWeights,
+    HParamsMetrics,
+    PeriodicCheckpoint,
+    PredictionsCSV,
+    RNGStateCheckpoint,
+    SampleImages,
+)
+from scripts.checkpoint_lookup import resolve_checkpoint
+from scripts.run_folder import experiment_from_configs
+
+DEFAULT_SAVE_DIR = "lightning_logs"
+NAMED_CHECKPOINTS = ("best", "last")
+RICH_PROGRESS_BAR = "lightning.pytorch.callbacks.RichProgressBar"
+
+#: Every run logs to TensorBoard and to ``metrics.csv``, both in the same run folder (the CLI gives
+#: every logger with a ``save_dir`` the same name and version). ``default_hp_metric`` is off because
+#: :class:`HParamsMetrics` names the real metric; the model graph is off (slow, rarely read).
+DEFAULT_LOGGERS: list[dict[str, Any]] = [
+    {
+        "class_path": "lightning.pytorch.loggers.TensorBoardLogger",
+        "init_args": {"save_dir": DEFAULT_SAVE_DIR, "default_hp_metric": False, "log_graph": False},
+    },
+    {"class_path": "models.callbacks.ResumableCSVLogger", "init_args": {"save_dir": DEFAULT_SAVE_DIR}},
+]
+
+
+def add_monitoring_arguments(parser: LightningArgumentParser) -> None:
+    """Callbacks every run gets, each with its options on the command line and in YAML.
+
+    ``--sample_images.num_images 0``, ``--weight_images.every_n_epochs 0``,
+    ``--confusion_matrix.every_n_epochs 0`` and ``--predictions.filename null`` turn the matching
+    output off; ``--periodic_checkpoint.every_n_epochs N`` turns periodic checkpoints on.
+    """
+    parser.add_lightning_class_args(SampleImages, "sample_images")
+    parser.add_lightning_class_args(FirstLayerWeights, "weight_images")
+    parser.add_lightning_class_args(ConfusionMatrixFigure, "confusion_matrix")
+    parser.add_lightning_class_args(HParamsMetrics, "hparams_metrics")
+    parser.add_lightning_class_args(PredictionsCSV, "predictions")
+    parser.add_lightning_class_args(PeriodicCheckpoint, "periodic_checkpoint")
+    parser.add_lightning_class_args(RNGStateCheckpoint, "rng_state")
+
+
+def resolve_named_checkpoint(config: Namespace) -> None:
+    """Replace ``--ckpt_path best|last`` by that file of the experiment's latest training run.
+
+    ``last`` is the run's ``last.ckpt``, ``best`` its best checkpoint by the task's metric. With
+    ``fit``, ``--ckpt_path last`` therefore resumes the latest run, in its folder.
+    """
+    which = config.get("ckpt_path")
+    if which not in NAMED_CHECKPOINTS:
+        return
+    loggers = config.trainer.logger if isinstance(config.trainer.logger, list) else [config.trainer.logger]
+    save_dirs = [
+        lg.init_args.save_dir for lg in loggers if isinstance(lg, Namespace) and "save_dir" in lg.init_args
+    ]
+    save_dir = Path(save_dirs[0] if save_dirs else DEFAULT_SAVE_DIR)
+    experiment = config.get("experiment") or experiment_from_configs(config.get("config"))
+    config.ckpt_path = str(resolve_checkpoint(which, save_dir / experiment))
+    rank_zero_info(f"--ckpt_path {which}: {config.ckpt_path}")
+
+
+def rich_progress_bar_if_available(config: Namespace) -> None:
+    """Use Lightning's rich progress bar when ``rich`` is installed; otherwise its tqdm bar stays.
+
+    Only when the bar is enabled and no progress bar was chosen in ``trainer.callbacks`` (Lightning
+    refuses a progress-bar callback together with ``enable_progress_bar: false``).
+    """
+    if importlib.util.find_spec("rich") is None or config.trainer.get("enable_progress_bar") is False:
+        return
+    callbacks = config.trainer.get("callbacks") or []
+    callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
+    if any("ProgressBar" in str(getattr(cb, "class_path", type(cb).__name__)) for cb in callbacks):
+        return
+    config.trainer.callbacks = [*callbacks, Namespace(class_path=RICH_PROGRESS_BAR, init_args=Namespace())]

@@ -1,0 +1,179 @@
+"""Every config under configs/ trains through the CLI, the trainer presets compose, and the CNNs learn.
+
+Experiment configs are found by glob, so a new config is covered as soon as it exists; its folder
+says where its data comes from (DATA_FOR_FOLDER), and a folder nobody mapped fails loudly.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from scripts.model_table import main as model_table
+from scripts.train import cli_main
+from tests.conftest import CONFIGS, QUIET
+
+#: Folders whose files are composed into an experiment config with a second --config, not run alone.
+COMPOSED_FOLDERS = ("trainer", "data")
+#: How each config folder gets its data in tests: the fixture that writes a tiny dataset in
+#: torchvision's layout, or None for configs whose datamodule generates its data in memory.
+DATA_FOR_FOLDER: dict[str, str | None] = {
+    "mnist": "mnist_dir",
+    "cifar10": "cifar10_dir",
+    "regression": None,
+    "sequence": None,
+}
+#: Validation images taken from the fixture's training files (600 MNIST / 500 CIFAR-10 images).
+FIXTURE_VAL_SIZE = "100"
+#: Batch of the one-step runs: one small batch checks the wiring; the recipes' batches (up to 512)
+#: would only cost CPU time (with 8, one ResNet-18 step takes a few seconds on 2 CPU cores).
+FIXTURE_BATCH_SIZE = "8"
+
+EXPERIMENT_CONFIGS = sorted(
+    path
+    for path in CONFIGS.rglob("*.yaml")
+    if not set(path.relative_to(CONFIGS).parts[:-1]) & set(COMPOSED_FOLDERS)
+)
+
+
+def config_id(path: Path) -> str:
+    return path.relative_to(CONFIGS).with_suffix("").as_posix()
+
+
+def data_args(config: Path, request: pytest.FixtureRequest, batch_size: str | None = None) -> list[str]:
+    """CLI arguments that point ``config``'s datamodule at test data (none for in-memory data).
+
+    ``batch_size`` replaces the config's for fixture data (in-memory datamodules keep theirs).
+    """
+    folder = config.relative_to(CONFIGS).parts[0]
+    if folder not in DATA_FOR_FOLDER:
+        pytest.fail(
+            f"configs/{folder}/ has no test data mapping: add '{folder}' to DATA_FOR_FOLDER in "
+            f"{Path(__file__).name} (a fixture that writes its dataset, or None for in-memory data)."
+        )
+    fixture = DATA_FOR_FOLDER[folder]
+    if fixture is None:
+        return []
+    data_dir = request.getfixturevalue(fixture)
+    batch = [] if batch_size is None else ["--data.init_args.batch_size", batch_size]
+    return [
+        *batch,
+        "--data.init_args.data_dir",
+        str(data_dir),
+        "--data.init_args.download",
+        "false",
+        "--data.init_args.val_size",
+        FIXTURE_VAL_SIZE,
+    ]
+
+
+def test_every_config_folder_is_covered():
+    assert EXPERIMENT_CONFIGS, f"no experiment configs found under {CONFIGS}"
+    assert {"mnist", "cifar10"} <= {p.relative_to(CONFIGS).parts[0] for p in EXPERIMENT_CONFIGS}
+
+
+@pytest.mark.parametrize("config", EXPERIMENT_CONFIGS, ids=config_id)
+def test_config_runs_one_training_step(config, request, in_tmp_dir):
+    cli = cli_main(
+        [
+            "fit",
+            "--config",
+            str(config),
+            *data_args(config, request, batch_size=FIXTURE_BATCH_SIZE),
+            "--trainer.fast_dev_run",
+            "true",
+            *QUIET,
+        ]
+    )
+    assert cli.trainer.state.finished
+    assert cli.trainer.global_step > 0  # trained (a chunked task takes several steps per batch)
+
+
+# --------------------------------------------------------------------------- trainer presets
+PRESET_TARGET = CONFIGS / "mnist" / "simple_cnn.yaml"
+EXPECTED_PRESETS = {
+    "cpu": {"accelerator": "cpu", "devices": 1, "deterministic": True},
+    "gpu": {"accelerator": "gpu", "devices": 1, "precision": "bf16-mixed"},
+    "ddp": {"accelerator": "gpu", "devices": -1, "strategy": "ddp", "sync_batchnorm": True},
+    "ddp_cpu": {"accelerator": "cpu", "devices": 2, "strategy": "ddp"},
+}
+
+
+PRESETS = sorted(p.stem for p in (CONFIGS / "trainer").glob("*.yaml"))
+
+
+def test_the_documented_presets_exist():
+    assert set(EXPECTED_PRESETS) <= set(PRESETS)
+
+
+@pytest.mark.parametrize("preset", PRESETS)
+def test_trainer_preset_composes_with_an_experiment_config(preset, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        cli_main(
+            [
+                "fit",
+                "--config",
+                str(PRESET_TARGET),
+                "--config",
+                str(CONFIGS / "trainer" / f"{preset}.yaml"),
+                "--print_config",
+            ]
+        )
+    assert exit_info.value.code == 0
+    printed = yaml.safe_load(capsys.readouterr().out)
+    for key, value in EXPECTED_PRESETS.get(preset, {}).items():
+        assert printed["trainer"][key] == value, f"trainer.{key}"
+    # The preset only changes the trainer: the experiment's model and its length stay.
+    assert printed["model"]["init_args"]["net"]["class_path"] == "models.SimpleCNN"
+    assert printed["trainer"]["max_epochs"] == 10
+
+
+def test_cpu_preset_runs(request, in_tmp_dir):
+    cli = cli_main(
+        [
+            "fit",
+            "--config",
+            str(PRESET_TARGET),
+            "--config",
+            str(CONFIGS / "trainer" / "cpu.yaml"),
+            *data_args(PRESET_TARGET, request),
+            "--trainer.fast_dev_run",
+            "true",
+            *QUIET,
+        ]
+    )
+    assert cli.trainer.global_step == 1
+    assert cli.trainer.accelerator.__class__.__name__ == "CPUAccelerator"
+    assert cli.config["fit"]["experiment"] == "mnist/simple_cnn"  # the preset does not name the run
+
+
+# --------------------------------------------------------------------------- learning
+#: The fixture's classes differ by where a bright square sits; chance is 10%.
+LEARNED_ACCURACY = 0.9
+LEARNING_EPOCHS = "3"
+
+
+@pytest.mark.parametrize("config", ["simple_cnn", "lenet5"])
+def test_cnn_learns_mnist_format_data(config, request, in_tmp_dir):
+    path = CONFIGS / "mnist" / f"{config}.yaml"
+    common = ["--config", str(path), *data_args(path, request), *QUIET]
+    fitted = cli_main(["fit", *common, "--trainer.max_epochs", LEARNING_EPOCHS])
+    best = fitted.trainer.checkpoint_callback.best_model_path
+    assert best, "fit saved no best checkpoint"
+    tested = cli_main(["test", *common, "--ckpt_path", best])
+    accuracy = tested.trainer.callback_metrics["test/acc"].item()
+    assert accuracy > LEARNED_ACCURACY, (
+        f"{config}: test accuracy {accuracy:.3f} after {LEARNING_EPOCHS} epochs"
+    )
+
+
+def test_model_table_counts_the_configured_nets(capsys):
+    model_table([str(CONFIGS / "mnist" / "lenet5.yaml"), str(CONFIGS / "mnist" / "simple_cnn.yaml")])
+    rows = capsys.readouterr().out.splitlines()[2:]
+    assert rows == [
+        "| `LeNet5` | MNIST (1x32x32) | 61,706 | `configs/mnist/lenet5.yaml` |",
+        "| `SimpleCNN(channels=[16, 32], kernel_size=3, hidden_sizes=[])` | MNIST (1x28x28) | 20,490 "
+        "| `configs/mnist/simple_cnn.yaml` |",
+    ]

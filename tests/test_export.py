@@ -1,0 +1,36 @@
+"""scripts/export.py: the TorchScript file computes exactly what the checkpoint's net computes."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from scripts.export import load_task, main
+from scripts.train import cli_main
+from tests.conftest import CONFIGS, QUIET, run_folders
+
+TINY = ["--data.init_args.train_size", "64", "--data.init_args.val_size", "64", "--trainer.max_epochs", "1"]
+
+
+def test_exported_net_matches_checkpoint(in_tmp_dir, capsys):
+    cli_main(["fit", "--config", str(CONFIGS / "regression" / "mlp.yaml"), *TINY, *QUIET])
+    (run,) = run_folders(in_tmp_dir / "lightning_logs")
+    checkpoint = run / "checkpoints" / "last.ckpt"
+    out = main([str(checkpoint), "-o", str(in_tmp_dir / "net.pt")])
+    exported = torch.jit.load(str(out))
+    task = load_task(checkpoint)
+    x = torch.rand(7, 1) + 0.05  # another batch size than the trace's example
+    with torch.no_grad():
+        # TorchScript may fuse operations differently: equal up to float32 rounding.
+        torch.testing.assert_close(exported(x), task(x))
+
+    # The tutorial's DenseLayer looks its activation up in a dict, which TorchScript cannot compile.
+    with pytest.raises(SystemExit):
+        main([str(checkpoint), "-o", str(in_tmp_dir / "scripted.pt"), "--method", "script"])
+    assert "--method trace" in capsys.readouterr().err
+
+
+def test_missing_checkpoint_is_a_clear_error(in_tmp_dir, capsys):
+    with pytest.raises(SystemExit):
+        main([str(in_tmp_dir / "nope.ckpt")])
+    assert "does not exist" in capsys.readouterr().err

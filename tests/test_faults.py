@@ -1,0 +1,136 @@
+"""Faults during a run: divergence, a crash mid-save, SIGTERM, concurrent starts, later runs."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from models import Feedforward, RegressionTask
+from models.faults import AtomicCheckpointIO
+from scripts.run_folder import reserve_version
+from scripts.train import cli_main
+from tests.conftest import CONFIGS, QUIET, run_folders
+
+CONFIG = str(CONFIGS / "regression" / "mlp.yaml")
+TINY = ["--data.init_args.train_size", "64", "--data.init_args.val_size", "64",
+        "--data.init_args.test_size", "64", "--data.init_args.batch_size", "16", *QUIET]  # fmt: skip
+TRAIN = Path(__file__).resolve().parents[1] / "scripts" / "train.py"
+
+
+class NaNAfter(Feedforward):
+    """A Feedforward whose output turns NaN after ``healthy_steps`` training forwards."""
+
+    def __init__(
+        self, input_size: int, depth: int, hidden_sizes: list[int], output_size: int, healthy_steps: int
+    ):
+        super().__init__(input_size, depth, hidden_sizes, output_size)
+        self.healthy_steps = healthy_steps
+        self.steps = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        out = super().forward(x)
+        if self.training:
+            self.steps += 1
+            if self.steps > self.healthy_steps:
+                return out * float("nan")
+        return out
+
+
+def test_divergence_stops_at_the_step_and_keeps_finite_checkpoints(in_tmp_dir):
+    net = ["--model.init_args.net", "tests.test_faults.NaNAfter",
+           "--model.init_args.net.init_args.healthy_steps", "9"]  # fmt: skip
+    with pytest.raises(FloatingPointError, match=r"epoch 2, batch 1 .*learning rate.*gradient_clip_val"):
+        cli_main(["fit", "--config", CONFIG, *TINY, *net, "--trainer.max_epochs", "5"])
+    (run,) = run_folders(in_tmp_dir / "lightning_logs")
+    for ckpt in (run / "checkpoints").glob("*.ckpt"):
+        state = torch.load(ckpt, weights_only=False)
+        assert state["epoch"] <= 1, f"{ckpt.name} was saved after the divergence"
+        assert all(torch.isfinite(v).all() for v in state["state_dict"].values())
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_crash_during_save_keeps_the_previous_checkpoint(tmp_path, monkeypatch):
+    path = tmp_path / "last.ckpt"
+    io = AtomicCheckpointIO()
+    io.save_checkpoint({"step": 1, "w": torch.ones(3)}, path)
+
+    def crash_mid_write(obj, file, *args, **kwargs):
+        file.write(b"PK\x03\x04 half a checkpoint")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(torch, "save", crash_mid_write)
+    with pytest.raises(KeyboardInterrupt):
+        io.save_checkpoint({"step": 2, "w": torch.zeros(3)}, path)
+    monkeypatch.undo()
+    assert torch.load(path)["step"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]  # no temporary file left
+
+
+def test_concurrent_starts_get_different_folders(tmp_path):
+    folders: list[Path] = []
+    barrier = threading.Barrier(8)
+
+    def start() -> None:
+        barrier.wait()
+        folders.append(reserve_version(tmp_path / "exp"))
+
+    threads = [threading.Thread(target=start) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len(set(folders)) == 8
+
+
+def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
+    return {str(p.relative_to(folder)): (p.stat().st_mtime_ns, p.stat().st_size) for p in folder.rglob("*")}
+
+
+def test_later_runs_never_touch_an_earlier_run_folder(in_tmp_dir):
+    args = ["--config", CONFIG, *TINY, "--trainer.max_epochs", "2"]
+    first = cli_main(["fit", *args])
+    run = in_tmp_dir / first.trainer.log_dir
+    before = snapshot(run)
+    ckpt = str(run / "checkpoints" / "last.ckpt")
+    cli_main(["fit", *args])
+    cli_main(["test", *args, "--ckpt_path", ckpt])
+    cli_main(["predict", *args, "--ckpt_path", ckpt])
+    assert snapshot(run) == before
+
+
+def test_sigterm_saves_a_checkpoint_and_resume_matches_an_uninterrupted_run(in_tmp_dir):
+    tmp_path = in_tmp_dir
+    args = [sys.executable, str(TRAIN), "fit", "--config", CONFIG, *TINY, "--trainer.max_epochs", "300"]
+    run = tmp_path / "lightning_logs" / "regression" / "mlp" / "version_0"
+    process = subprocess.Popen(
+        args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 120
+    while not (run / "checkpoints" / "last.ckpt").exists():
+        assert process.poll() is None and time.monotonic() < deadline, "training never saved last.ckpt"
+        time.sleep(0.2)
+    time.sleep(0.5)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 128 + signal.SIGTERM, stderr[-2000:]
+    interrupted = torch.load(run / "checkpoints" / "interrupted.ckpt", weights_only=False)
+    last = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
+    assert 0 < last["global_step"] <= interrupted["global_step"]
+    assert interrupted["epoch"] < 299, "the run finished before the signal: nothing was tested"
+    RegressionTask.load_from_checkpoint(run / "checkpoints" / "interrupted.ckpt")
+
+    # Resume from the end of the last complete epoch, in-process and with a short horizon.
+    epochs = ["--trainer.max_epochs", str(last["epoch"] + 3)]
+    last_ckpt = str(run / "checkpoints" / "last.ckpt")
+    resumed = cli_main(["fit", "--config", CONFIG, *TINY, *epochs, "--ckpt_path", last_ckpt])
+    straight = cli_main(["fit", "--config", CONFIG, *TINY, *epochs])
+    assert (tmp_path / resumed.trainer.log_dir).resolve() == run.resolve()  # continues the same run folder
+    for key in ("val/mse", "train/loss"):
+        assert resumed.trainer.callback_metrics[key] == straight.trainer.callback_metrics[key], key

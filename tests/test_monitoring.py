@@ -1,0 +1,164 @@
+"""What a run shows in TensorBoard and writes beside it: scalars, HParams, images, confusion matrix, CSV."""
+
+from __future__ import annotations
+
+import csv
+import os
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from tensorboard.plugins.hparams import metadata as hparams_metadata
+from tensorboard.plugins.hparams import plugin_data_pb2
+
+from models import Feedforward, RecurrentNet, SimpleCNN
+from models.callbacks.images import first_layer_maps
+from scripts.train import cli_main
+from tests.conftest import CONFIGS, QUIET, run_folders
+from tests.vision_files import write_mnist
+
+MNIST_SIDE = 28
+NUM_CLASSES = 10
+HIDDEN = 16
+# A tiny MNIST MLP: 600 training images (500 after the 100-image validation split), batch 100.
+MNIST_MLP = {
+    "seed_everything": 0,
+    "model": {
+        "class_path": "models.ClassificationTask",
+        "init_args": {
+            "net": {"class_path": "models.Feedforward", "init_args": {"depth": 2, "hidden_sizes": [HIDDEN]}},
+            "optimizer": {"class_path": "torch.optim.Adam", "init_args": {"lr": 0.01}},
+        },
+    },
+    "data": {
+        "class_path": "datamodules.MNISTDataModule",
+        "init_args": {"download": False, "batch_size": 100, "val_size": 100},
+    },
+    "trainer": {"max_epochs": 2},
+}
+
+
+def events(run: Path) -> EventAccumulator:
+    accumulator = EventAccumulator(str(run))
+    accumulator.Reload()
+    return accumulator
+
+
+def hparams_plugin(run: Path) -> tuple[dict, list[str]]:
+    """The hparams the HParams tab shows for ``run`` and the metric tags it lists."""
+    content = events(run).PluginTagToContent(hparams_metadata.PLUGIN_NAME)
+    experiment = plugin_data_pb2.HParamsPluginData.FromString(content[hparams_metadata.EXPERIMENT_TAG])
+    session = plugin_data_pb2.HParamsPluginData.FromString(content[hparams_metadata.SESSION_START_INFO_TAG])
+    values = {
+        key: getattr(value, value.WhichOneof("kind"))
+        for key, value in session.session_start_info.hparams.items()
+    }
+    return values, [m.name.tag for m in experiment.experiment.metric_infos]
+
+
+@pytest.fixture(scope="module")
+def mnist_runs(tmp_path_factory) -> tuple[Path, Path]:
+    """One fit of the MNIST MLP, then ``test --ckpt_path best`` in a fresh CLI: (fit run, test run)."""
+    root = tmp_path_factory.mktemp("mnist")
+    config = root / "mnist_mlp.yaml"
+    config.write_text(yaml.safe_dump(MNIST_MLP))
+    data = ["--data.init_args.data_dir", str(write_mnist(root / "data"))]
+    old = Path.cwd()
+    os.chdir(root)
+    try:
+        cli_main(["fit", "--config", str(config), *data, *QUIET])
+        cli_main(["test", "--config", str(config), *data, "--ckpt_path", "best", *QUIET])
+    finally:
+        os.chdir(old)
+    fit_run, test_run = run_folders(root / "lightning_logs")
+    return fit_run, test_run
+
+
+def test_scalars_of_every_split_and_learning_rate(mnist_runs):
+    fit_run, test_run = mnist_runs
+    tags = events(fit_run).Tags()["scalars"]
+    for tag in ("train/loss", "train/acc", "val/loss", "val/acc", "val/acc_best", "lr-Adam"):
+        assert tag in tags, f"{tag} missing from {tags}"
+    assert "test/acc" in events(test_run).Tags()["scalars"]
+
+
+def test_hparams_tab_has_every_hyperparameter_and_the_best_metric(mnist_runs):
+    fit_run, _ = mnist_runs
+    values, metrics = hparams_plugin(fit_run)
+    assert metrics[0] == "val/acc_best" and "hp_metric" not in metrics
+    assert values["optimizer"] == "Adam" and values["optimizer/lr"] == pytest.approx(0.01)
+    assert values["net"] == "Feedforward" and values["net/hidden_sizes"] == str([HIDDEN])
+    assert values["data"] == "MNISTDataModule" and values["data/batch_size"] == 100
+    assert values["seed_everything"] == MNIST_MLP["seed_everything"]
+    assert values["trainer/max_epochs"] == MNIST_MLP["trainer"]["max_epochs"]
+    assert "hp_metric" not in events(fit_run).Tags()["scalars"]  # no placeholder metric
+
+
+def test_images_samples_weights_and_confusion_matrices(mnist_runs):
+    fit_run, test_run = mnist_runs
+    images = events(fit_run).Tags()["images"]
+    assert {"samples/train", "weights/first_layer", "confusion_matrix/val"} <= set(images), images
+    weights = events(fit_run).Images("weights/first_layer")
+    assert len(weights) == MNIST_MLP["trainer"]["max_epochs"]  # every epoch by default
+    # HIDDEN 28x28 maps in a 4x4 grid with 2-pixel padding.
+    assert weights[0].width == weights[0].height == 4 * (MNIST_SIDE + 2) + 2
+    assert "confusion_matrix/test" in events(test_run).Tags()["images"]
+
+
+def test_metrics_csv_in_the_same_run_folder(mnist_runs):
+    fit_run, _ = mnist_runs
+    with (fit_run / "metrics.csv").open() as file:
+        rows = list(csv.DictReader(file))
+    assert {"epoch", "step", "train/loss", "val/acc", "val/acc_best"} <= set(rows[0])
+    assert sorted({int(r["epoch"]) for r in rows if r["val/acc"]}) == [0, 1]
+    assert len(list(fit_run.glob("events.out.tfevents.*"))) == 1  # TensorBoard wrote to the same folder
+    hparams = yaml.unsafe_load((fit_run / "hparams.yaml").read_text())
+    assert hparams["net"]["init_args"]["hidden_sizes"] == [HIDDEN]  # both loggers wrote the same hparams
+
+
+def test_monitoring_outputs_can_be_turned_off(in_tmp_dir):
+    off = [
+        "--sample_images.num_images", "0",
+        "--weight_images.every_n_epochs", "0",
+        "--confusion_matrix.every_n_epochs", "0",
+    ]  # fmt: skip
+    config = in_tmp_dir / "mnist_mlp.yaml"
+    config.write_text(yaml.safe_dump(MNIST_MLP))
+    data = ["--data.init_args.data_dir", str(write_mnist(in_tmp_dir / "data", n_train=200, n_test=50))]
+    cli_main(["fit", "--config", str(config), *data, "--trainer.max_epochs", "1", *off, *QUIET])
+    (run,) = run_folders(in_tmp_dir / "lightning_logs")
+    assert events(run).Tags()["images"] == []
+
+
+def test_regression_run_logs_no_images_and_names_val_mse_best(in_tmp_dir):
+    args = [
+        "--data.init_args.train_size",
+        "64",
+        "--data.init_args.val_size",
+        "64",
+        "--trainer.max_epochs",
+        "1",
+    ]
+    cli_main(["fit", "--config", str(CONFIGS / "regression" / "mlp.yaml"), *args, *QUIET])
+    (run,) = run_folders(in_tmp_dir / "lightning_logs")
+    assert events(run).Tags()["images"] == []  # 1-D input: no sample grid, no weight maps, no error
+    values, metrics = hparams_plugin(run)
+    assert metrics[0] == "val/mse_best" and values["net/depth"] == 4
+    assert "net/num_classes" not in values  # a link value Feedforward does not take is not shown
+
+
+def test_first_layer_maps_per_architecture():
+    image = (1, MNIST_SIDE, MNIST_SIDE)
+    mlp_maps = first_layer_maps(Feedforward(MNIST_SIDE**2, 2, [HIDDEN], NUM_CLASSES), image)
+    assert mlp_maps.shape == (HIDDEN, 1, MNIST_SIDE, MNIST_SIDE)
+    cnn = SimpleCNN(input_shape=image, num_classes=NUM_CLASSES)
+    kernels = first_layer_maps(cnn, image)
+    first_conv = next(m for m in cnn.modules() if isinstance(m, torch.nn.Conv2d))
+    assert (
+        kernels.shape[:2] == (first_conv.out_channels, 1) and kernels.shape[-1] >= first_conv.kernel_size[0]
+    )
+    assert first_layer_maps(Feedforward(1, 2, [HIDDEN], 1), (1,)) is None  # regression input
+    rnn = RecurrentNet(input_shape=(MNIST_SIDE, MNIST_SIDE), num_outputs=NUM_CLASSES)
+    assert first_layer_maps(rnn, (MNIST_SIDE, MNIST_SIDE)) is None

@@ -1,0 +1,76 @@
+"""scripts/plot_metrics.py: PNGs from run folders (metrics.csv or event files), several runs overlaid."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+from matplotlib.image import imread
+
+from scripts.plot_metrics import main, read_csv, read_events
+from scripts.train import cli_main
+from tests.conftest import CONFIGS, QUIET, run_folders
+
+EPOCHS = 3
+TINY = [
+    "--data.init_args.train_size",
+    "64",
+    "--data.init_args.val_size",
+    "64",
+    "--trainer.max_epochs",
+    str(EPOCHS),
+]
+
+
+@pytest.fixture(scope="module")
+def two_runs(tmp_path_factory) -> list[Path]:
+    root = tmp_path_factory.mktemp("runs")
+    old = Path.cwd()
+    os.chdir(root)
+    try:
+        for lr in ("0.01", "0.001"):
+            cli_main(
+                ["fit", "--config", str(CONFIGS / "regression" / "mlp.yaml"), *TINY, *QUIET,
+                 "--model.init_args.optimizer.lr", lr]
+            )  # fmt: skip
+    finally:
+        os.chdir(old)
+    return run_folders(root / "lightning_logs")
+
+
+def assert_png(path: Path) -> None:
+    image = imread(path)
+    assert image.shape[0] > 100 and image.shape[1] > 100
+    assert image.std() > 0  # not a blank canvas
+
+
+def test_one_run_to_a_folder(two_runs, tmp_path):
+    out = main([str(two_runs[0]), "--out", str(tmp_path / "plots")])
+    assert out == tmp_path / "plots" / "metrics.png"
+    assert_png(out)
+
+
+def test_several_runs_overlaid_to_a_file(two_runs, tmp_path):
+    assert_png(main([*map(str, two_runs), "-o", str(tmp_path / "both.png")]))
+
+
+def test_event_files_alone_give_the_same_curves(two_runs, tmp_path):
+    events_only = tmp_path / "events_only"
+    events_only.mkdir()
+    for event_file in two_runs[0].glob("events.out.tfevents.*"):
+        shutil.copy(event_file, events_only)
+    from_events, from_csv = read_events(events_only), read_csv(two_runs[0] / "metrics.csv")
+    for tag in ("train/loss", "val/loss", "val/mse"):
+        assert sorted(from_events[tag]) == list(range(EPOCHS))
+        assert from_events[tag] == pytest.approx(from_csv[tag], rel=1e-6)
+    assert_png(main([str(events_only), "-o", str(tmp_path / "events.png")]))
+
+
+def test_folder_without_metrics_is_a_clear_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(tmp_path), "-o", str(tmp_path / "x.png")])
+    assert exit_info.value.code != 0
+    assert "No metrics in" in capsys.readouterr().err
+    assert not (tmp_path / "x.png").exists()

@@ -1,0 +1,74 @@
+"""``predict`` writes one CSV row per input; ``--ckpt_path best|last`` finds the latest training run."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+import torch
+import yaml
+
+from scripts.checkpoint_lookup import CheckpointNotFoundError
+from scripts.train import cli_main
+from tests.conftest import CONFIGS, QUIET, run_folders
+from tests.test_monitoring import MNIST_MLP
+from tests.vision_files import write_mnist
+
+REGRESSION = str(CONFIGS / "regression" / "mlp.yaml")
+TEST_SIZE = 50
+TINY = [
+    "--data.init_args.train_size",
+    "64",
+    "--data.init_args.val_size",
+    "64",
+    "--data.init_args.test_size",
+    str(TEST_SIZE),
+]
+
+
+def read_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def test_regression_predictions_csv_with_best_checkpoint(in_tmp_dir):
+    cli_main(["fit", "--config", REGRESSION, *TINY, "--trainer.max_epochs", "2", *QUIET])
+    predicted = cli_main(["predict", "--config", REGRESSION, *TINY, "--ckpt_path", "best", *QUIET])
+    fit_run, predict_run = run_folders(in_tmp_dir / "lightning_logs")
+    best = next((fit_run / "checkpoints").glob("best-*.ckpt"))
+    assert Path(predicted.config["predict"]["ckpt_path"]) == best.relative_to(in_tmp_dir)
+    rows = read_rows(predict_run / "predictions.csv")
+    assert len(rows) == TEST_SIZE
+    assert list(rows[0]) == ["index", "prediction", "target"]
+    assert sorted(int(r["index"]) for r in rows) == list(range(TEST_SIZE))
+    # The rows are the model's outputs on the test inputs, in dataset order.
+    task = predicted.model.eval()
+    datamodule = predicted.datamodule
+    with torch.no_grad():
+        expected = task(datamodule.splits["test"].tensors[0]).squeeze(1)
+    torch.testing.assert_close(torch.tensor([float(r["prediction"]) for r in rows]), expected)
+
+
+def test_classification_predictions_have_class_probabilities(in_tmp_dir):
+    n_test = 40
+    config = in_tmp_dir / "mnist_mlp.yaml"
+    config.write_text(yaml.safe_dump(MNIST_MLP))
+    data = ["--data.init_args.data_dir", str(write_mnist(in_tmp_dir / "data", n_train=200, n_test=n_test))]
+    cli_main(["fit", "--config", str(config), *data, "--trainer.max_epochs", "1", *QUIET])
+    predicted = cli_main(["predict", "--config", str(config), *data, "--ckpt_path", "last", *QUIET])
+    (_, predict_run) = run_folders(in_tmp_dir / "lightning_logs")
+    rows = read_rows(predict_run / "predictions.csv")
+    names = predicted.datamodule.class_names
+    assert len(rows) == n_test
+    assert list(rows[0]) == ["index", "predicted", "predicted_name", *(f"prob_{n}" for n in names), "target"]
+    for row in rows:
+        probs = [float(row[f"prob_{n}"]) for n in names]
+        assert sum(probs) == pytest.approx(1, abs=1e-5)
+        assert int(row["predicted"]) == max(range(len(names)), key=probs.__getitem__)
+        assert row["predicted_name"] == names[int(row["predicted"])]
+
+
+def test_named_checkpoint_without_a_training_run_is_a_clear_error(in_tmp_dir):
+    with pytest.raises(CheckpointNotFoundError, match="No training run with checkpoints"):
+        cli_main(["test", "--config", REGRESSION, *TINY, "--ckpt_path", "last", *QUIET])
