@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import lightning as L
 import torch
-from torch.utils.data import DataLoader
 
-from datamodules.tensor_data import BatchedTensorDataset, tensor_loader
+from datamodules.tensor_data import BatchedTensorDataset, InMemoryDataModule
 
 
 def sin_inverse_samples(n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -18,7 +16,7 @@ def sin_inverse_samples(n: int, generator: torch.Generator) -> tuple[torch.Tenso
     return x, torch.sin(1.0 / x)
 
 
-class RegressionDataModule(L.LightningDataModule):
+class RegressionDataModule(InMemoryDataModule):
     """sin(1/x) regression: independent train / val / test draws from one seeded generator.
 
     The data is fully determined by ``seed`` (independent of the global seed), so every run sees the
@@ -42,15 +40,13 @@ class RegressionDataModule(L.LightningDataModule):
         batch_size: int = 64,
         seed: int = 0,
     ) -> None:
-        super().__init__()
+        super().__init__(batch_size)
         for name, size in (("train_size", train_size), ("val_size", val_size), ("test_size", test_size)):
             if size < 1:
                 raise ValueError(f"RegressionDataModule: {name} must be at least 1, got {size}.")
         if batch_size < 1:
             raise ValueError(f"RegressionDataModule: batch_size must be at least 1, got {batch_size}.")
         self.save_hyperparameters()
-        self.batch_size = batch_size
-        self.splits: dict[str, BatchedTensorDataset] = {}
 
     def setup(self, stage: str) -> None:
         if self.splits:
@@ -59,15 +55,3 @@ class RegressionDataModule(L.LightningDataModule):
         for split in ("train", "val", "test"):
             n = self.hparams[f"{split}_size"]
             self.splits[split] = BatchedTensorDataset(*sin_inverse_samples(n, generator))
-
-    def train_dataloader(self) -> DataLoader:
-        return tensor_loader(self.splits["train"], self.batch_size, shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return tensor_loader(self.splits["val"], self.batch_size, shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return tensor_loader(self.splits["test"], self.batch_size, shuffle=False)
-
-    def predict_dataloader(self) -> DataLoader:
-        return self.test_dataloader()

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import lightning as L
 import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 from torch.utils.data import DataLoader
 
-from datamodules.tensor_data import BatchedTensorDataset, tensor_loader
+from datamodules.tensor_data import BatchedTensorDataset, InMemoryDataModule, keep_batch, tensor_loader
 
 
 def sequence_sum_samples(
@@ -34,7 +33,7 @@ def pack_batch(batch: tuple[torch.Tensor, torch.Tensor, torch.Tensor]) -> tuple[
     return pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False), y
 
 
-class SequenceRegressionDataModule(L.LightningDataModule):
+class SequenceRegressionDataModule(InMemoryDataModule):
     """Sequences ``(T, F)`` of unit Gaussians; target: the sum over time of the mean over features.
 
     All splits are drawn once from one generator seeded with ``seed`` (independent of the global
@@ -66,7 +65,7 @@ class SequenceRegressionDataModule(L.LightningDataModule):
         variable_length: bool = False,
         min_length: int = 1,
     ) -> None:
-        super().__init__()
+        super().__init__(batch_size)
         sizes = {
             "num_steps": num_steps,
             "num_features": num_features,
@@ -85,9 +84,7 @@ class SequenceRegressionDataModule(L.LightningDataModule):
                 "lower min_length or raise num_steps."
             )
         self.save_hyperparameters()
-        self.batch_size = batch_size
         self.input_shape: tuple[int, int] = (num_steps, num_features)
-        self.splits: dict[str, BatchedTensorDataset] = {}
 
     def setup(self, stage: str) -> None:
         if self.splits:
@@ -105,20 +102,5 @@ class SequenceRegressionDataModule(L.LightningDataModule):
             self.splits[split] = BatchedTensorDataset(*tensors)
 
     def loader(self, split: str, shuffle: bool) -> DataLoader:
-        if self.hparams.variable_length:
-            return DataLoader(
-                self.splits[split], batch_size=self.batch_size, shuffle=shuffle, collate_fn=pack_batch
-            )
-        return tensor_loader(self.splits[split], self.batch_size, shuffle=shuffle)
-
-    def train_dataloader(self) -> DataLoader:
-        return self.loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self.loader("val", shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self.loader("test", shuffle=False)
-
-    def predict_dataloader(self) -> DataLoader:
-        return self.test_dataloader()
+        collate = pack_batch if self.hparams.variable_length else keep_batch
+        return tensor_loader(self.splits[split], self.batch_size, shuffle=shuffle, collate_fn=collate)

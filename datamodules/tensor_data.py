@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
+import lightning as L
 import torch
 from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.data import DataLoader, Sampler, TensorDataset
@@ -46,13 +50,49 @@ def evaluation_sampler(dataset: TensorDataset) -> Sampler | None:
     return UnrepeatedDistributedSampler(dataset, shuffle=False)
 
 
-def tensor_loader(dataset: BatchedTensorDataset, batch_size: int, shuffle: bool, **kwargs) -> DataLoader:
+def tensor_loader(
+    dataset: BatchedTensorDataset,
+    batch_size: int,
+    shuffle: bool,
+    collate_fn: Callable[[Any], Any] = keep_batch,
+    **kwargs: Any,
+) -> DataLoader:
     """A ``DataLoader`` over ``dataset`` that gathers whole batches at once.
 
     ``batch_size`` is per process; an evaluation loader (``shuffle=False``) under DDP sees every
-    sample exactly once across the ranks (see :func:`evaluation_sampler`).
+    sample exactly once across the ranks (see :func:`evaluation_sampler`). ``collate_fn`` receives
+    the already stacked batch (a tuple of tensors).
     """
     sampler = None if shuffle else evaluation_sampler(dataset)
     return DataLoader(
-        dataset, batch_size=batch_size, shuffle=shuffle, sampler=sampler, collate_fn=keep_batch, **kwargs
+        dataset, batch_size=batch_size, shuffle=shuffle, sampler=sampler, collate_fn=collate_fn, **kwargs
     )
+
+
+class InMemoryDataModule(L.LightningDataModule):
+    r"""Base of the datamodules whose splits are :class:`BatchedTensorDataset`\ s held in memory.
+
+    Subclasses fill ``self.splits`` (``"train"``, ``"val"``, ``"test"``) in ``setup``; the loaders come
+    from here: the training split shuffled, the others in order, ``predict`` on the test split.
+    Override :meth:`loader` to pass loader options.
+    """
+
+    def __init__(self, batch_size: int) -> None:
+        super().__init__()
+        self.batch_size = batch_size
+        self.splits: dict[str, BatchedTensorDataset] = {}
+
+    def loader(self, split: str, shuffle: bool) -> DataLoader:
+        return tensor_loader(self.splits[split], self.batch_size, shuffle=shuffle)
+
+    def train_dataloader(self) -> DataLoader:
+        return self.loader("train", shuffle=True)
+
+    def val_dataloader(self) -> DataLoader:
+        return self.loader("val", shuffle=False)
+
+    def test_dataloader(self) -> DataLoader:
+        return self.loader("test", shuffle=False)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self.loader("test", shuffle=False)

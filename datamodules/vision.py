@@ -7,12 +7,11 @@ import pickle
 from pathlib import Path
 from typing import Any
 
-import lightning as L
 import torch
 from torch.utils.data import DataLoader
 from torchvision.datasets import VisionDataset
 
-from datamodules.tensor_data import BatchedTensorDataset, tensor_loader
+from datamodules.tensor_data import BatchedTensorDataset, InMemoryDataModule, tensor_loader
 
 #: The validation split is drawn with its own generator so it never changes with ``seed_everything``.
 DEFAULT_SPLIT_SEED = 42
@@ -36,7 +35,7 @@ class DatasetCorruptError(RuntimeError):
     """The dataset files exist but cannot be read completely."""
 
 
-class VisionDataModule(L.LightningDataModule):
+class VisionDataModule(InMemoryDataModule):
     """Base of the torchvision image datamodules.
 
     ``setup`` parses the official files once with torchvision and keeps the images as one uint8
@@ -80,7 +79,7 @@ class VisionDataModule(L.LightningDataModule):
         pin_memory: bool = False,
         persistent_workers: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__(batch_size)
         name = type(self).__name__
         if batch_size < 1:
             raise ValueError(f"{name}: batch_size must be at least 1, got {batch_size}.")
@@ -91,7 +90,6 @@ class VisionDataModule(L.LightningDataModule):
             )
         self.data_dir = Path(data_dir)
         self.download = download
-        self.batch_size = batch_size
         self.val_size = val_size
         self.split_seed = split_seed
         self.loader_options = {
@@ -99,7 +97,6 @@ class VisionDataModule(L.LightningDataModule):
             "pin_memory": pin_memory,
             "persistent_workers": persistent_workers and num_workers > 0,
         }
-        self.splits: dict[str, BatchedTensorDataset] = {}
 
     # ----------------------------------------------------------------------------- loading
     def missing_files(self) -> list[str]:
@@ -118,7 +115,9 @@ class VisionDataModule(L.LightningDataModule):
         if not missing:
             return
         if not self.download:
-            raise self.not_found(f"missing {', '.join(missing)} and download is false")
+            raise self.not_found(
+                f"{len(missing)} of its {len(self.files)} files are missing and download is false"
+            )
         try:
             for train in (True, False):
                 self.dataset_class(self.data_dir, train=train, download=True)
@@ -188,18 +187,6 @@ class VisionDataModule(L.LightningDataModule):
     # ----------------------------------------------------------------------------- batches
     def loader(self, split: str, shuffle: bool) -> DataLoader:
         return tensor_loader(self.splits[split], self.batch_size, shuffle=shuffle, **self.loader_options)
-
-    def train_dataloader(self) -> DataLoader:
-        return self.loader("train", shuffle=True)
-
-    def val_dataloader(self) -> DataLoader:
-        return self.loader("val", shuffle=False)
-
-    def test_dataloader(self) -> DataLoader:
-        return self.loader("test", shuffle=False)
-
-    def predict_dataloader(self) -> DataLoader:
-        return self.loader("test", shuffle=False)
 
     def preprocess(self, images: torch.Tensor, train: bool) -> torch.Tensor:
         """uint8 batch ``(N, C, H, W)`` -> the float batch the model reads."""

@@ -7,6 +7,7 @@ linked from the datamodule into the model, so no config repeats them.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -23,6 +24,7 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_info  # noqa: E402
 
 import datamodules  # noqa: E402, F401  (registers the datamodules for short class paths)
 import models  # noqa: E402, F401  (registers the architectures for short class paths)
+from datamodules.vision import DatasetCorruptError, DatasetNotFoundError  # noqa: E402
 from models.faults import (  # noqa: E402
     DataSanityCheck,
     NonFiniteLossGuard,
@@ -77,6 +79,7 @@ class LitzooCLI(LightningCLI):
     def __init__(self, *args, **kwargs) -> None:
         """Parse, build and run; a run that fails before writing anything gives its run folder back."""
         self._reserved_run_dir: Path | None = None
+        self._checkpoint: dict | None = None
         try:
             super().__init__(*args, **kwargs)
         except BaseException:
@@ -125,11 +128,16 @@ class LitzooCLI(LightningCLI):
         parser.add_lightning_class_args(SaveOnInterrupt, "save_on_interrupt")
 
     def parse_arguments(self, parser: LightningArgumentParser, args) -> None:
-        """Parse, then fail on an unreadable --ckpt_path before Lightning reads the file's hyperparameters."""
+        """Parse, then settle ``--ckpt_path`` before Lightning reads the file's hyperparameters.
+
+        ``best|last`` becomes that file of the experiment's latest training run, and a missing or
+        unreadable file fails here, before any run folder is reserved. The file is read once.
+        """
         super().parse_arguments(parser, args)
         subcommand = self.config.get("subcommand")
         if subcommand:
-            check_checkpoint_readable(self.config[subcommand].get("ckpt_path"))
+            resolve_named_checkpoint(self.config[subcommand])
+            self._checkpoint = check_checkpoint_readable(self.config[subcommand].get("ckpt_path"))
 
     def before_instantiate_classes(self) -> None:
         """Give every logger the same run folder: ``<save_dir>/<experiment>/version_N``.
@@ -140,10 +148,7 @@ class LitzooCLI(LightningCLI):
         from it through Lightning's broadcast of ``trainer.log_dir``.
         """
         config = self.config[self.subcommand] if self.subcommand else self.config
-        resolve_named_checkpoint(config)  # --ckpt_path best|last -> a file of the latest training run
         rich_progress_bar_if_available(config)
-        # A missing or unreadable --ckpt_path fails here, before a run folder is reserved.
-        self._checkpoint = check_checkpoint_readable(config.get("ckpt_path"))
         loggers = config.trainer.logger
         loggers = loggers if isinstance(loggers, list) else [loggers]
         loggers = [lg for lg in loggers if isinstance(lg, Namespace) and "save_dir" in lg.init_args]
@@ -219,5 +224,35 @@ def cli_main(args: list[str] | None = None, run: bool = True) -> LitzooCLI:
     )
 
 
+#: What litzoo raises for bad input (a config value, data, a checkpoint) or a diverging run. Run as a
+#: script, these end with their message alone; any other exception keeps its traceback.
+USER_ERRORS = (ValueError, FileNotFoundError, FloatingPointError, DatasetNotFoundError, DatasetCorruptError)
+TRACEBACK_VARIABLE = "LITZOO_TRACEBACK"
+
+
+def root_cause(error: BaseException) -> BaseException:
+    """The innermost bad-input error under ``error``.
+
+    jsonargparse reports an exception raised in a constructor (say "LeNet5 needs 1x32x32 input...")
+    wrapped in a "Does not validate against any of the Union subtypes ... Given value: Namespace(...)"
+    error of its own; the user's answer is the original message.
+    """
+    while True:
+        inner = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+        if not isinstance(inner, USER_ERRORS):
+            return error
+        error = inner
+
+
+def main() -> None:
+    try:
+        cli_main()
+    except USER_ERRORS as error:
+        if os.environ.get(TRACEBACK_VARIABLE):
+            raise
+        cause = root_cause(error)
+        sys.exit(f"error: {cause}\n(For the full traceback, run again with {TRACEBACK_VARIABLE}=1.)")
+
+
 if __name__ == "__main__":
-    cli_main()
+    main()

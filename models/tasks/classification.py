@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any
 
 import torch
-from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy
@@ -21,39 +20,18 @@ class ClassificationTask(TaskModule):
         net: Architecture returning logits of shape ``(batch, num_classes)``.
         num_classes: Number of classes, linked from the datamodule.
         label_smoothing: Passed to ``nn.CrossEntropyLoss``.
-        optimizer, scheduler, scheduler_interval, input_shape, chunk_size, gradient_clip_val,
-            channels_last, compile: See :class:`TaskModule`.
+        options: ``optimizer``, ``scheduler``, ``scheduler_interval``, ``input_shape``, ``chunk_size``,
+            ``gradient_clip_val``, ``channels_last``, ``compile``: see :class:`TaskModule`.
     """
 
     best_metric = "acc"
     best_mode = "max"
 
     def __init__(
-        self,
-        net: nn.Module,
-        num_classes: int,
-        label_smoothing: float = 0.0,
-        optimizer: OptimizerCallable = torch.optim.Adam,
-        scheduler: LRSchedulerCallable | None = None,
-        scheduler_interval: Literal["epoch", "step"] = "epoch",
-        input_shape: Sequence[int] | None = None,
-        chunk_size: int | None = None,
-        gradient_clip_val: float | None = None,
-        channels_last: bool = False,
-        compile: bool = False,
+        self, net: nn.Module, num_classes: int, label_smoothing: float = 0.0, **options: Any
     ) -> None:
         self.num_classes = num_classes
-        super().__init__(
-            net,
-            optimizer,
-            scheduler,
-            scheduler_interval,
-            input_shape,
-            chunk_size,
-            gradient_clip_val,
-            channels_last,
-            compile,
-        )
+        super().__init__(net, **options)
         self.criterion = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
 
     def make_metrics(self) -> MetricCollection:

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any
 
 import torch
-from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
 from torchmetrics import MeanSquaredError, MetricCollection, R2Score
 
@@ -19,38 +18,16 @@ class RegressionTask(TaskModule):
     Args:
         net: Architecture returning ``(batch, num_outputs)``.
         num_outputs: Targets per sample, linked from the datamodule.
-        optimizer, scheduler, scheduler_interval, input_shape, chunk_size, gradient_clip_val,
-            channels_last, compile: See :class:`TaskModule`.
+        options: ``optimizer``, ``scheduler``, ``scheduler_interval``, ``input_shape``, ``chunk_size``,
+            ``gradient_clip_val``, ``channels_last``, ``compile``: see :class:`TaskModule`.
     """
 
     best_metric = "mse"
     best_mode = "min"
 
-    def __init__(
-        self,
-        net: nn.Module,
-        num_outputs: int = 1,
-        optimizer: OptimizerCallable = torch.optim.Adam,
-        scheduler: LRSchedulerCallable | None = None,
-        scheduler_interval: Literal["epoch", "step"] = "epoch",
-        input_shape: Sequence[int] | None = None,
-        chunk_size: int | None = None,
-        gradient_clip_val: float | None = None,
-        channels_last: bool = False,
-        compile: bool = False,
-    ) -> None:
+    def __init__(self, net: nn.Module, num_outputs: int = 1, **options: Any) -> None:
         self.num_outputs = num_outputs
-        super().__init__(
-            net,
-            optimizer,
-            scheduler,
-            scheduler_interval,
-            input_shape,
-            chunk_size,
-            gradient_clip_val,
-            channels_last,
-            compile,
-        )
+        super().__init__(net, **options)
         self.criterion = nn.MSELoss()
 
     def make_metrics(self) -> MetricCollection:
