@@ -4,16 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from datamodules.sin_inverse import sin_inverse_samples
 from datamodules.tensor_data import BatchedTensorDataset, InMemoryDataModule
-
-
-def sin_inverse_samples(n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
-    """``n`` pairs ``(x, sin(1/x))`` with ``x = U**4 + 0.05``, ``U ~ Uniform(0, 1)``, each ``(n, 1)``.
-
-    The fourth power crowds samples near 0.05, where sin(1/x) oscillates fastest.
-    """
-    x = torch.rand(n, 1, generator=generator) ** 4 + 0.05
-    return x, torch.sin(1.0 / x)
 
 
 class RegressionDataModule(InMemoryDataModule):

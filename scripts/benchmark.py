@@ -8,9 +8,10 @@
 Two kinds of case:
 
 * ``sin``: the sin(1/x) regression trained end to end, each variant a whole process (start-up,
-  imports, data, 2000 epochs with validation), wall seconds: the tutorial's loop (a ``Dataset`` with
-  per-sample ``__getitem__`` + ``DataLoader(batch 64, shuffle)``), ``scripts/train.py fit --config
-  configs/regression/mlp.yaml`` and ``.../mlp_fast.yaml`` exactly as a user runs them.
+  imports, data, 2000 epochs with validation), wall seconds: the tutorial's loop
+  (``scripts/tutorial_sin.py``: a per-sample ``Dataset`` + ``DataLoader(batch 64, shuffle)``), and
+  ``scripts/train.py fit --config configs/regression/mlp.yaml`` and ``.../mlp_fast.yaml`` exactly as
+  a user runs them (progress bar on).
 * step cases (``lenet5``, ``simple_cnn``, ``my_cnn``, ``resnet18``, ``lstm``): train steps/s in this
   process of (a) litzoo: the model, data and trainer exactly as ``scripts/train.py`` builds them from
   the config (same callbacks, TensorBoard logger, progress bar on), validation off, timed between
@@ -27,7 +28,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import os
 import re
 import statistics
@@ -50,6 +50,7 @@ from scripts.gpu_probe import skip_gpu_probing_without_gpu  # noqa: E402
 
 CONFIGS = REPO_ROOT / "configs"
 TRAIN_SCRIPT = REPO_ROOT / "scripts" / "train.py"
+TUTORIAL_SCRIPT = REPO_ROOT / "scripts" / "tutorial_sin.py"
 SIN_BEST = re.compile(r"Best val/mse = ([0-9.eE+-]+)")
 
 
@@ -86,48 +87,6 @@ class Row:
 
 
 # --- sin(1/x), whole processes ----------------------------------------------------------------------
-def tutorial_sin_loop(epochs: int) -> dict[str, float]:
-    """The tutorial's training loop: per-sample ``Dataset`` + ``DataLoader``, validation every epoch.
-
-    Same data (``RegressionDataModule``'s seeded samples), net, optimizer and batch as the config.
-    """
-    from torch.utils.data import DataLoader, Dataset
-
-    from datamodules.regression import RegressionDataModule
-    from models import Feedforward
-
-    class XYDataset(Dataset):
-        def __init__(self, x: torch.Tensor, y: torch.Tensor) -> None:
-            self.x, self.y = x, y
-
-        def __len__(self) -> int:
-            return len(self.x)
-
-        def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-            return self.x[i], self.y[i]
-
-    torch.manual_seed(137)
-    data = RegressionDataModule()
-    data.setup("fit")
-    train = DataLoader(XYDataset(*data.splits["train"].tensors), batch_size=64, shuffle=True)
-    val = DataLoader(XYDataset(*data.splits["val"].tensors), batch_size=64)
-    net = Feedforward(input_size=1, depth=4, hidden_sizes=[64, 64, 64], output_size=1)
-    optimizer = torch.optim.Adam(net.parameters(), lr=0.01, weight_decay=1e-5)
-    loss_fn = torch.nn.MSELoss()
-    best = float("inf")
-    for _ in range(epochs):
-        net.train()
-        for x, y in train:
-            optimizer.zero_grad()
-            loss_fn(net(x), y).backward()
-            optimizer.step()
-        net.eval()
-        with torch.no_grad():
-            total = sum(loss_fn(net(x), y).item() * len(x) for x, y in val)
-        best = min(best, total / len(val.dataset))
-    return {"best_val_mse": best}
-
-
 def timed_process(command: list[str], cwd: Path) -> tuple[float, str]:
     start = time.perf_counter()
     result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
@@ -139,7 +98,7 @@ def timed_process(command: list[str], cwd: Path) -> tuple[float, str]:
 
 def sin_end_to_end(epochs: int, repeats: int, workdir: Path) -> list[Row]:
     variants: dict[str, list[str]] = {
-        "tutorial loop (Dataset + DataLoader)": [sys.executable, __file__, "--tutorial-sin", str(epochs)],
+        "tutorial loop (Dataset + DataLoader)": [sys.executable, str(TUTORIAL_SCRIPT), "--epochs", str(epochs)],
         "litzoo regression/mlp.yaml": [
             sys.executable, str(TRAIN_SCRIPT), "fit", "--config", str(CONFIGS / "regression/mlp.yaml"),
             "--trainer.max_epochs", str(epochs),
@@ -355,7 +314,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--accelerator", choices=("cpu", "gpu"), default="cpu")
     parser.add_argument("--precision", default=None, help="e.g. bf16-mixed (GPU)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "results" / "benchmark.md")
-    parser.add_argument("--tutorial-sin", type=int, metavar="EPOCHS", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.repeats < 1 or args.steps < 1 or args.warmup < 0:
         parser.error("--repeats and --steps must be at least 1 and --warmup at least 0.")
@@ -367,9 +325,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> None:
     skip_gpu_probing_without_gpu()
     args = parse_args(argv)
-    if args.tutorial_sin is not None:  # one timed tutorial process of the sin case
-        print(json.dumps(tutorial_sin_loop(args.tutorial_sin)))
-        return
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="litzoo-bench-") as tmp:
         workdir = Path(tmp)

@@ -64,9 +64,6 @@ def run_ddp(cwd: Path, subcommand: str, *args: str) -> None:
     """Run the CLI as a real program under 2-process CPU DDP; Lightning re-launches it for rank 1."""
     command = [sys.executable, str(REPO_ROOT / "scripts" / "train.py"), subcommand, *args]
     command += ["--config", DDP_CPU, "--trainer.callbacks+=tests.test_distributed.RankReport"]
-    # The confusion-matrix callback catches logits with a forward hook on the task, which under DDP
-    # sees validation_step's None (Lightning redirects DDP's forward to the step): off until fixed.
-    command += ["--confusion_matrix.every_n_epochs=0"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO_ROOT)}
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, (

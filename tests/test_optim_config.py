@@ -88,3 +88,13 @@ def test_plateau_monitors_the_task_metric(in_tmp_dir):
     config = cli.trainer.lr_scheduler_configs[0]
     assert isinstance(config.scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau)
     assert config.monitor == "val/mse"
+
+
+def test_onecycle_keeps_an_explicit_total_steps(in_tmp_dir):
+    cli = fit(
+        "--model.init_args.scheduler", "torch.optim.lr_scheduler.OneCycleLR",
+        "--model.init_args.scheduler.max_lr", "0.02",
+        "--model.init_args.scheduler.total_steps", "100",
+        "--model.init_args.scheduler_interval", "step",
+    )  # fmt: skip
+    assert cli.trainer.lr_scheduler_configs[0].scheduler.total_steps == 100

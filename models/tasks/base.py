@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import inspect
 import pydoc
 from collections.abc import MutableMapping, Sequence
@@ -37,6 +38,27 @@ def _drop_link_values_the_net_does_not_take(hparams: MutableMapping[str, Any]) -
     if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
         return
     net["init_args"] = {k: v for k, v in net["init_args"].items() if k in parameters}
+
+
+def needs_total_steps(factory: LRSchedulerCallable) -> bool:
+    """Whether ``factory`` builds a ``OneCycleLR`` that was given neither ``total_steps`` nor ``epochs``.
+
+    The CLI's factories are ``functools.partial(instantiator, SchedulerClass, **init_args)``; a class
+    can also be passed directly from Python. Any other callable is taken to be complete.
+    """
+    if inspect.isclass(factory):
+        scheduler_class, given = factory, {}
+    elif isinstance(factory, functools.partial):
+        scheduler_class = next((a for a in factory.args if inspect.isclass(a)), None)
+        given = factory.keywords
+    else:
+        return False
+    return (
+        scheduler_class is not None
+        and issubclass(scheduler_class, torch.optim.lr_scheduler.OneCycleLR)
+        and given.get("total_steps") is None
+        and given.get("epochs") is None
+    )
 
 
 class TaskModule(L.LightningModule):
@@ -106,6 +128,7 @@ class TaskModule(L.LightningModule):
         self.chunk_size = chunk_size
         self.chunk_clip_val = gradient_clip_val
         self.automatic_optimization = chunk_size is None
+        self._plain_chunk_steps = False
         # The layout is device-independent, so it is set here; compiling waits for `setup`, which knows
         # the device (the C compiler / triton checks depend on it).
         self.channels_last = channels_last and use_channels_last(net, input_shape)
@@ -152,22 +175,41 @@ class TaskModule(L.LightningModule):
             compile_net(self.net, self.trainer.strategy.root_device)
 
     def shared_step(self, batch: Sequence[torch.Tensor], split: Split) -> torch.Tensor:
-        loss = self.update_metrics(batch, split)
-        self.log_split(split)
-        return loss
+        """Forward and metric updates; the metrics are logged once per epoch (see :meth:`log_split`)."""
+        return self.update_metrics(batch, split)
 
     def update_metrics(self, batch: Sequence[torch.Tensor], split: Split) -> torch.Tensor:
         """Forward one batch, update the split's loss and metrics, return the loss."""
         x, targets = batch[0], batch[1]
         outputs = self(x)
         loss = self.loss(outputs, targets)
-        # Weighted by batch size, so the epoch loss is exact even when the last batch is short.
-        getattr(self, f"{split}_loss").update(loss.detach(), weight=targets.shape[0])
-        getattr(self, f"{split}_metrics").update(*self.metric_inputs(outputs.detach(), targets))
+        self.record(split, outputs.detach(), targets, loss.detach(), targets.shape[0])
         return loss
 
+    def record(
+        self,
+        split: Split,
+        outputs: torch.Tensor,
+        targets: torch.Tensor,
+        losses: torch.Tensor,
+        sizes: torch.Tensor | int,
+    ) -> None:
+        """Add outputs and losses to the split's metrics; ``losses`` of batches of ``sizes`` samples.
+
+        Weighted by batch size, so the epoch loss is exact even when the last batch is short.
+        """
+        getattr(self, f"{split}_loss").update(losses, weight=sizes)
+        getattr(self, f"{split}_metrics").update(*self.metric_inputs(outputs, targets))
+
     def log_split(self, split: Split) -> None:
-        # Epoch-level logging of metric objects: no per-step host sync, exact epoch values.
+        """Log the split's metric objects; called from the epoch-end hooks, once per epoch.
+
+        The metrics are updated every step and logged as objects, so Lightning computes them over
+        the whole epoch (synced across DDP ranks) and resets them. Logging them from the step
+        instead would give the same values, but every ``self.log`` of a metric object makes
+        Lightning move the object's state to the device again (~1 ms per call on a CPU, more than
+        a small model's whole step).
+        """
         self.log(f"{split}/loss", getattr(self, f"{split}_loss"), on_step=False, on_epoch=True, prog_bar=True)
         self.log_dict(
             getattr(self, f"{split}_metrics"), on_step=False, on_epoch=True, prog_bar=split != "train"
@@ -179,27 +221,68 @@ class TaskModule(L.LightningModule):
         return self.chunked_training_step(batch)
 
     def chunked_training_step(self, batch: Sequence[torch.Tensor]) -> torch.Tensor:
-        """One optimizer step per ``chunk_size`` samples of ``batch`` (see ``chunk_size``)."""
+        """One optimizer step per ``chunk_size`` samples of ``batch`` (see ``chunk_size``).
+
+        The chunks' outputs and losses go into the metrics once, after the loop: the same samples
+        with the same weights as per-chunk updates, at a fraction of the bookkeeping.
+        """
         optimizer = self.optimizers()
         scheduler = self.lr_schedulers() if self.scheduler_interval == "step" else None
-        losses = []
-        for chunk in zip(*(t.split(self.chunk_size) for t in batch[:2]), strict=True):
-            loss = self.update_metrics(chunk, "train")
+        # In full precision on one device Lightning's backward and optimizer wrappers add nothing but
+        # hook dispatch, which for the tiny models this mode is for costs a good part of the step;
+        # there the chunks call PyTorch directly and report their steps to Lightning afterwards.
+        step = optimizer.optimizer.step if self._plain_chunk_steps else optimizer.step
+        x, targets = batch[0], batch[1]
+        outputs, losses = [], []
+        for x_chunk, y_chunk in zip(x.split(self.chunk_size), targets.split(self.chunk_size), strict=True):
+            chunk_outputs = self(x_chunk)
+            loss = self.loss(chunk_outputs, y_chunk)
             optimizer.zero_grad()
-            self.manual_backward(loss)
-            if self.chunk_clip_val is not None:
-                self.clip_gradients(
-                    optimizer, gradient_clip_val=self.chunk_clip_val, gradient_clip_algorithm="norm"
-                )
-            optimizer.step()
+            if self._plain_chunk_steps:
+                loss.backward()
+                if self.chunk_clip_val is not None:
+                    nn.utils.clip_grad_norm_(self.parameters(), self.chunk_clip_val)
+            else:
+                self.manual_backward(loss)
+                if self.chunk_clip_val is not None:
+                    self.clip_gradients(
+                        optimizer, gradient_clip_val=self.chunk_clip_val, gradient_clip_algorithm="norm"
+                    )
+            step()
             if scheduler is not None:
                 scheduler.step()
+            outputs.append(chunk_outputs.detach())
             losses.append(loss.detach())
-        self.log_split("train")
+        if self._plain_chunk_steps:
+            self._count_optimizer_steps(len(losses))
+        sizes = torch.tensor([len(y) for y in targets.split(self.chunk_size)], device=targets.device)
+        self.record("train", torch.cat(outputs), targets, torch.stack(losses), sizes)
         # The mean of the chunk losses: non-finite if any chunk's was, for the divergence guard.
         return torch.stack(losses).mean()
 
+    def _count_optimizer_steps(self, count: int) -> None:
+        """Count optimizer steps taken past Lightning's wrapper, so ``trainer.global_step`` (and with it
+        ``max_steps``, step-based checkpoints and logging) sees them as its wrapper would."""
+        progress = self.trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress
+        for _ in range(count):
+            progress.increment_ready()
+            progress.increment_completed()
+
+    def on_fit_start(self) -> None:
+        if self.chunk_size is None:
+            return
+        if self.trainer.world_size > 1:
+            raise ValueError(
+                f"chunk_size={self.chunk_size} takes several optimizer steps inside one training step, "
+                f"which distributed training ({self.trainer.world_size} processes) cannot synchronise. "
+                "Set model.init_args.chunk_size: null and the datamodule's batch_size to the per-step "
+                "batch for multi-device runs."
+            )
+        # No loss scaling or gradient sync to do: the chunks may call PyTorch directly.
+        self._plain_chunk_steps = self.trainer.precision in ("32-true", "64-true")
+
     def on_train_epoch_end(self) -> None:
+        self.log_split("train")
         # In manual optimization Lightning leaves scheduler stepping to the module.
         if self.chunk_size is None or self.scheduler_factory is None or self.scheduler_interval != "epoch":
             return
@@ -222,7 +305,11 @@ class TaskModule(L.LightningModule):
         if self.trainer.ckpt_path is None:
             self.val_best.reset()
 
+    def on_test_epoch_end(self) -> None:
+        self.log_split("test")
+
     def on_validation_epoch_end(self) -> None:
+        self.log_split("val")
         if self.trainer.sanity_checking:
             return
         self.val_best.update(self.val_metrics[self.best_metric].compute())
@@ -243,13 +330,9 @@ class TaskModule(L.LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": config}
 
     def _build_scheduler(self, optimizer: torch.optim.Optimizer) -> torch.optim.lr_scheduler.LRScheduler:
-        try:
+        if not needs_total_steps(self.scheduler_factory):
             return self.scheduler_factory(optimizer)
-        except (TypeError, ValueError) as error:
-            # OneCycleLR cannot be built without its length; the trainer knows it. Any other
-            # scheduler that fails here is a config error and is raised as is.
-            if "total_steps" not in str(error) and "epochs" not in str(error):
-                raise
+        # OneCycleLR cannot be built without its length, which the trainer knows.
         if self.scheduler_interval == "epoch":
             total = self.trainer.max_epochs
         elif self.chunk_size is None:
