@@ -146,12 +146,18 @@ def _sync(device: torch.device) -> None:
 
 
 def write_fake_files(dataset: str, root: Path) -> None:
+    """Synthetic files in the real on-disk format (speed does not depend on the pixels)."""
+    import torchvision
+
     from tests.vision_files import write_cifar10, write_mnist
 
     if dataset == "mnist":
         write_mnist(root, n_train=6000, n_test=100, learnable=True)
     else:
         write_cifar10(root, n_per_batch=1200, n_test=100)
+        # The synthetic CIFAR files cannot match the real archive's md5 sums; in this process only the
+        # md5 comparison is relaxed (a missing file still fails), as the tests do.
+        torchvision.datasets.cifar.check_integrity = lambda path, md5=None: Path(path).is_file()
 
 
 def build_cli(case: StepCase, data_dir: Path, steps: int, args: argparse.Namespace):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
 import sys
@@ -134,3 +135,16 @@ def test_sigterm_saves_a_checkpoint_and_resume_matches_an_uninterrupted_run(in_t
     assert (tmp_path / resumed.trainer.log_dir).resolve() == run.resolve()  # continues the same run folder
     for key in ("val/mse", "train/loss"):
         assert resumed.trainer.callback_metrics[key] == straight.trainer.callback_metrics[key], key
+
+
+def test_atomic_checkpoints_get_the_permissions_of_a_plain_save(tmp_path):
+    from models.faults.atomic_io import AtomicCheckpointIO
+
+    old_mask = os.umask(0o022)
+    try:
+        AtomicCheckpointIO().save_checkpoint({"state_dict": {}}, tmp_path / "last.ckpt")
+        (tmp_path / "plain").write_bytes(b"")
+    finally:
+        os.umask(old_mask)
+    mode = (tmp_path / "last.ckpt").stat().st_mode & 0o777
+    assert mode == (tmp_path / "plain").stat().st_mode & 0o777 == 0o644

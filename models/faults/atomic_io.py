@@ -43,12 +43,25 @@ class AtomicCheckpointIO(TorchCheckpointIO):
                 torch.save(checkpoint, file)
                 file.flush()
                 os.fsync(file.fileno())
+            # mkstemp creates the file private (0600); give it the permissions a plain save would.
+            os.chmod(temp_name, DEFAULT_FILE_MODE & ~current_umask())
             os.replace(temp_name, target)
         except BaseException:
             Path(temp_name).unlink(missing_ok=True)
             raise
         _fsync_folder(target.parent)
         rank_zero_debug(f"Saved checkpoint atomically: {target}")
+
+
+#: What ``open(path, "w")`` asks for before the umask is applied.
+DEFAULT_FILE_MODE = 0o666
+
+
+def current_umask() -> int:
+    """The process's umask (reading it means setting it, so it is set straight back)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _fsync_folder(folder: Path) -> None:
