@@ -47,7 +47,8 @@ def run_case(case: BadInput, workdir: Path) -> tuple[int, str]:
         text=True,
         timeout=CASE_TIMEOUT_S,
     )
-    return result.returncode, last_paragraph(result.stderr)
+    # The temporary folder's name changes every run; the table shows it as <workdir>.
+    return result.returncode, last_paragraph(result.stderr).replace(str(workdir.resolve()), "<workdir>")
 
 
 def shown_command(case: BadInput) -> str:
