@@ -60,6 +60,14 @@ def release_version(run_dir: Path) -> None:
         run_dir.rmdir()
 
 
+def version_number(run_dir: Path) -> int:
+    """``N`` of a ``version_N`` run folder."""
+    match = VERSION_PATTERN.match(run_dir.name)
+    if match is None:
+        raise ValueError(f"{run_dir} is not a run folder: its name does not have the form version_N.")
+    return int(match.group(1))
+
+
 def run_folder_of_checkpoint(ckpt_path: str | None) -> Path | None:
     """The run folder a checkpoint at ``<run>/checkpoints/<name>.ckpt`` belongs to, if it exists."""
     if not ckpt_path or ckpt_path in ("best", "last", "hpc", "registry"):

@@ -50,6 +50,7 @@ from scripts.run_folder import (  # noqa: E402
     reserve_version,
     run_folder_of_checkpoint,
     slurm_requeued_run_folder,
+    version_number,
 )
 
 
@@ -175,7 +176,9 @@ class LitzooCLI(LightningCLI):
         for logger in loggers:
             logger.init_args.save_dir = str(save_dir)
             logger.init_args.name = config.experiment
-            logger.init_args.version = None if run_dir is None else run_dir.name
+            # The number, not the folder name: both loggers name the folder version_N from it, and
+            # the progress bar shows it (a string would show as its last four characters).
+            logger.init_args.version = None if run_dir is None else version_number(run_dir)
         if config.trainer.get("default_root_dir") is None:
             # Where Lightning's SLURM auto-requeue saves hpc_ckpt_K.ckpt and looks for it on restart.
             config.trainer.default_root_dir = str(run_dir or save_dir / config.experiment)
