@@ -310,7 +310,9 @@ def markdown(rows: list[Row], args: argparse.Namespace) -> str:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--cases", nargs="+", choices=ALL_CASES, default=list(ALL_CASES))
     parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats; medians reported")
     parser.add_argument("--steps", type=int, default=60, help="timed training steps per step-case run")

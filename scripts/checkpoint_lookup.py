@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from scripts.run_folder import VERSION_PATTERN
+from scripts.run_folder import run_folders
 
 LAST_CHECKPOINT = "last.ckpt"
 
@@ -24,13 +24,7 @@ def latest_fit_run(experiment_dir: Path) -> Path:
 
     ``test`` and ``predict`` runs get run folders too but write no checkpoints, so they are passed over.
     """
-    runs = (
-        [p for p in experiment_dir.iterdir() if VERSION_PATTERN.match(p.name)]
-        if experiment_dir.is_dir()
-        else []
-    )
-    runs.sort(key=lambda p: int(VERSION_PATTERN.match(p.name).group(1)), reverse=True)
-    for run in runs:
+    for run in run_folders(experiment_dir):
         if (run / "checkpoints" / LAST_CHECKPOINT).is_file():
             return run
     raise CheckpointNotFoundError(

@@ -23,7 +23,7 @@ from models.callbacks import (
     SampleImages,
 )
 from scripts.checkpoint_lookup import resolve_checkpoint
-from scripts.run_folder import experiment_from_configs
+from scripts.run_folder import experiment_from_configs, file_loggers
 
 DEFAULT_SAVE_DIR = "lightning_logs"
 NAMED_CHECKPOINTS = ("best", "last")
@@ -66,11 +66,8 @@ def resolve_named_checkpoint(config: Namespace) -> None:
     which = config.get("ckpt_path")
     if which not in NAMED_CHECKPOINTS:
         return
-    loggers = config.trainer.logger if isinstance(config.trainer.logger, list) else [config.trainer.logger]
-    save_dirs = [
-        lg.init_args.save_dir for lg in loggers if isinstance(lg, Namespace) and "save_dir" in lg.init_args
-    ]
-    save_dir = Path(save_dirs[0] if save_dirs else DEFAULT_SAVE_DIR)
+    loggers = file_loggers(config)
+    save_dir = Path(loggers[0].init_args.save_dir if loggers else DEFAULT_SAVE_DIR)
     experiment = config.get("experiment") or experiment_from_configs(config.get("config"))
     config.ckpt_path = str(resolve_checkpoint(which, save_dir / experiment))
     rank_zero_info(f"--ckpt_path {which}: {config.ckpt_path}")

@@ -8,8 +8,11 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+from jsonargparse import Namespace
 from lightning.pytorch.cli import SaveConfigCallback
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
+
+from models.faults.checkpoint_checks import SPECIAL_CKPT_PATHS
 
 VERSION_PATTERN = re.compile(r"^version_(\d+)$")
 #: Lightning's name for the checkpoint its SLURM auto-requeue saves: ``hpc_ckpt_<K>.ckpt``.
@@ -39,8 +42,8 @@ def reserve_version(experiment_dir: Path) -> Path:
     with the same config always get different folders.
     """
     experiment_dir.mkdir(parents=True, exist_ok=True)
-    taken = [int(m.group(1)) for p in experiment_dir.iterdir() if (m := VERSION_PATTERN.match(p.name))]
-    version = max(taken, default=-1) + 1
+    runs = run_folders(experiment_dir)
+    version = version_number(runs[0]) + 1 if runs else 0
     while True:
         candidate = experiment_dir / f"version_{version}"
         try:
@@ -68,9 +71,24 @@ def version_number(run_dir: Path) -> int:
     return int(match.group(1))
 
 
+def run_folders(experiment_dir: Path) -> list[Path]:
+    """The ``version_N`` run folders of an experiment, newest (highest N) first."""
+    if not experiment_dir.is_dir():
+        return []
+    runs = [p for p in experiment_dir.iterdir() if VERSION_PATTERN.match(p.name)]
+    return sorted(runs, key=version_number, reverse=True)
+
+
+def file_loggers(config: Namespace) -> list[Namespace]:
+    """The configured loggers that write into a folder (those with a ``save_dir``)."""
+    loggers = config.trainer.logger
+    loggers = loggers if isinstance(loggers, list) else [loggers]
+    return [lg for lg in loggers if isinstance(lg, Namespace) and "save_dir" in lg.init_args]
+
+
 def run_folder_of_checkpoint(ckpt_path: str | None) -> Path | None:
     """The run folder a checkpoint at ``<run>/checkpoints/<name>.ckpt`` belongs to, if it exists."""
-    if not ckpt_path or ckpt_path in ("best", "last", "hpc", "registry"):
+    if not ckpt_path or ckpt_path in SPECIAL_CKPT_PATHS:
         return None
     path = Path(ckpt_path)
     if path.parent.name == "checkpoints" and VERSION_PATTERN.match(path.parent.parent.name):
@@ -88,14 +106,10 @@ def slurm_requeued_run_folder(experiment_dir: Path) -> Path | None:
     folder nor look elsewhere: it continues in the newest run folder of the experiment that holds an
     hpc checkpoint. Every rank finds the same folder, as no rank reserves one.
     """
-    if int(os.environ.get("SLURM_RESTART_COUNT", "0")) < 1 or not experiment_dir.is_dir():
+    if int(os.environ.get("SLURM_RESTART_COUNT", "0")) < 1:
         return None
-    runs = [
-        (int(m.group(1)), p)
-        for p in experiment_dir.iterdir()
-        if (m := VERSION_PATTERN.match(p.name)) and any(p.glob(f"{HPC_CHECKPOINT_PREFIX}*.ckpt"))
-    ]
-    return max(runs)[1] if runs else None
+    runs = run_folders(experiment_dir)
+    return next((p for p in runs if any(p.glob(f"{HPC_CHECKPOINT_PREFIX}*.ckpt"))), None)
 
 
 def is_global_zero() -> bool:

@@ -16,7 +16,6 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
-from jsonargparse import Namespace  # noqa: E402
 from lightning.pytorch import LightningDataModule  # noqa: E402
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint  # noqa: E402
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI  # noqa: E402
@@ -45,6 +44,7 @@ from scripts.monitoring import (  # noqa: E402
 from scripts.run_folder import (  # noqa: E402
     RunConfigSaver,
     experiment_from_configs,
+    file_loggers,
     is_global_zero,
     release_version,
     reserve_version,
@@ -150,9 +150,7 @@ class LitzooCLI(LightningCLI):
         """
         config = self.config[self.subcommand] if self.subcommand else self.config
         rich_progress_bar_if_available(config)
-        loggers = config.trainer.logger
-        loggers = loggers if isinstance(loggers, list) else [loggers]
-        loggers = [lg for lg in loggers if isinstance(lg, Namespace) and "save_dir" in lg.init_args]
+        loggers = file_loggers(config)
         if not loggers:
             return
         config.experiment = config.experiment or experiment_from_configs(config.get("config"))

@@ -18,7 +18,6 @@ from models.faults.net_checks import check_net_fits_data
 from models.tasks.speed import IMAGE_BATCH_DIMS, compile_net, use_channels_last
 
 Split = Literal["train", "val", "test"]
-SPLITS: tuple[Split, ...] = ("train", "val", "test")
 
 
 def _drop_link_values_the_net_does_not_take(hparams: MutableMapping[str, Any]) -> None:
@@ -175,11 +174,10 @@ class TaskModule(L.LightningModule):
             compile_net(self.net, self.trainer.strategy.root_device)
 
     def shared_step(self, batch: Sequence[torch.Tensor], split: Split) -> torch.Tensor:
-        """Forward and metric updates; the metrics are logged once per epoch (see :meth:`log_split`)."""
-        return self.update_metrics(batch, split)
+        """Forward one batch, update the split's loss and metrics, return the loss.
 
-    def update_metrics(self, batch: Sequence[torch.Tensor], split: Split) -> torch.Tensor:
-        """Forward one batch, update the split's loss and metrics, return the loss."""
+        The metrics are logged once per epoch (see :meth:`log_split`).
+        """
         x, targets = batch[0], batch[1]
         outputs = self(x)
         loss = self.loss(outputs, targets)
