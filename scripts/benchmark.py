@@ -1,7 +1,7 @@
 """How fast litzoo trains next to plain PyTorch, measured in one run on this machine.
 
     python scripts/benchmark.py                          # every case, CPU, results/benchmark.md
-    python scripts/benchmark.py --cases lenet5 lstm --steps 100 --repeats 5
+    python scripts/benchmark.py --cases lenet5 lstm --steps 320 --repeats 5
     python scripts/benchmark.py --cases sin --sin-epochs 2000   # the full sin(1/x) run, end to end
     python scripts/benchmark.py --accelerator gpu --batch-size 512
 
@@ -14,10 +14,13 @@ Two kinds of case:
   a user runs them (progress bar on).
 * step cases (``lenet5``, ``simple_cnn``, ``my_cnn``, ``resnet18``, ``lstm``): train steps/s in this
   process of (a) litzoo: the model, data and trainer exactly as ``scripts/train.py`` builds them from
-  the config (same callbacks, TensorBoard logger, progress bar on), validation off, timed between
-  training batches; (b) a plain PyTorch loop with the same net, optimizer, batch size and in-memory
-  data (the datamodule's own batch preprocessing, e.g. CIFAR augmentation); (c) the tutorial loop:
-  torchvision dataset + per-sample transforms + ``DataLoader`` (vision cases).
+  the config (same callbacks, TensorBoard + CSV loggers, progress bar on), validation off, timed
+  between training batches; for the small models (``lenet5``, ``simple_cnn``, ``lstm``) also with
+  ``configs/speed/chunked.yaml`` composed (optimizer steps of ``--batch-size`` inside loader batches
+  16 times larger); (b) the reference: a plain PyTorch loop with the same net, optimizer, batch size
+  and in-memory data (the datamodule's own batch preprocessing, e.g. CIFAR augmentation); (c) the
+  tutorial loop: torchvision dataset + per-sample transforms + ``DataLoader`` (vision cases). Steps
+  are optimizer steps.
 
 Variants run interleaved (a, b, c, a, b, c, ...) and each figure is the median of ``--repeats``
 runs, so a slow spell of the machine hits every variant alike. Data are synthetic files in the
@@ -51,6 +54,12 @@ from scripts.gpu_probe import skip_gpu_probing_without_gpu  # noqa: E402
 CONFIGS = REPO_ROOT / "configs"
 TRAIN_SCRIPT = REPO_ROOT / "scripts" / "train.py"
 TUTORIAL_SCRIPT = REPO_ROOT / "scripts" / "tutorial_sin.py"
+CHUNKED_PRESET = CONFIGS / "speed" / "chunked.yaml"
+CHUNKS_PER_BATCH = 16  # as in CHUNKED_PRESET: loader batches of 1024 = 16 optimizer steps of 64
+#: Synthetic training images: enough that the default timed steps stay inside the first epoch (no
+#: epoch-end checkpoint write among them) for the MNIST cases; the CIFAR cases time fewer, slower steps.
+FAKE_MNIST_TRAIN = 20_000
+FAKE_CIFAR_PER_BATCH = 1_200  # x 5 training batch files
 SIN_BEST = re.compile(r"Best val/mse = ([0-9.eE+-]+)")
 
 
@@ -60,15 +69,15 @@ class StepCase:
 
     config: str
     dataset: str  # "mnist" or "cifar10"
-    extra: tuple[str, ...] = ()
+    chunked: bool = False  # also time it with configs/speed/chunked.yaml (small models)
 
 
 STEP_CASES: dict[str, StepCase] = {
-    "lenet5": StepCase("mnist/lenet5.yaml", "mnist"),
-    "simple_cnn": StepCase("mnist/simple_cnn.yaml", "mnist"),
+    "lenet5": StepCase("mnist/lenet5.yaml", "mnist", chunked=True),
+    "simple_cnn": StepCase("mnist/simple_cnn.yaml", "mnist", chunked=True),
     "my_cnn": StepCase("cifar10/my_cnn.yaml", "cifar10"),
     "resnet18": StepCase("cifar10/resnet18.yaml", "cifar10"),
-    "lstm": StepCase("mnist/lstm.yaml", "mnist"),
+    "lstm": StepCase("mnist/lstm.yaml", "mnist", chunked=True),
 }
 ALL_CASES = ("sin", *STEP_CASES)
 
@@ -80,6 +89,7 @@ class Row:
     unit: str
     samples: list[float] = field(default_factory=list)
     note: str = ""
+    reference: bool = False  # the row the case's other rows are compared with
 
     @property
     def median(self) -> float:
@@ -108,7 +118,7 @@ def sin_end_to_end(epochs: int, repeats: int, workdir: Path) -> list[Row]:
             "--trainer.max_epochs", str(epochs),
         ],
     }  # fmt: skip
-    rows = {name: Row("sin(1/x) MLP, end to end", name, "s") for name in variants}
+    rows = {name: Row("sin(1/x) MLP, end to end", name, "s", reference="tutorial" in name) for name in variants}
     best: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(repeats):
         for name, command in variants.items():
@@ -123,21 +133,32 @@ def sin_end_to_end(epochs: int, repeats: int, workdir: Path) -> list[Row]:
 
 # --- per-step cases, in this process -----------------------------------------------------------------
 class StepTimer(Callback):
-    """Times training batches ``warmup`` .. end, from the start of the first to the end of the last."""
+    """Times optimizer steps from the first training batch that starts at or after ``warmup`` steps
+    to the end of the last batch.
+
+    Counted in optimizer steps (``trainer.global_step``), not batches, so a chunked task that takes
+    16 optimizer steps per batch is measured in the same unit as an ordinary one.
+    """
 
     def __init__(self, warmup: int) -> None:
         self.warmup = warmup
-        self.start: float | None = None
-        self.end: float | None = None
+        self.start: tuple[float, int] | None = None
+        self.end: tuple[float, int] | None = None
 
     def on_train_batch_start(self, trainer, pl_module, batch, batch_idx) -> None:
-        if trainer.global_step == self.warmup and self.start is None:
+        if self.start is None and trainer.global_step >= self.warmup:
             _sync(pl_module.device)
-            self.start = time.perf_counter()
+            self.start = (time.perf_counter(), trainer.global_step)
 
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
-        _sync(pl_module.device)
-        self.end = time.perf_counter()
+        if self.start is not None:
+            _sync(pl_module.device)
+            self.end = (time.perf_counter(), trainer.global_step)
+
+    def steps_per_s(self) -> float:
+        if self.start is None or self.end is None or self.end[1] == self.start[1]:
+            raise RuntimeError("no training step was timed: raise --steps above the steps of one batch")
+        return (self.end[1] - self.start[1]) / (self.end[0] - self.start[0])
 
 
 def _sync(device: torch.device) -> None:
@@ -152,15 +173,17 @@ def write_fake_files(dataset: str, root: Path) -> None:
     from tests.vision_files import write_cifar10, write_mnist
 
     if dataset == "mnist":
-        write_mnist(root, n_train=6000, n_test=100, learnable=True)
+        write_mnist(root, n_train=FAKE_MNIST_TRAIN, n_test=100, learnable=True)
     else:
-        write_cifar10(root, n_per_batch=1200, n_test=100)
+        write_cifar10(root, n_per_batch=FAKE_CIFAR_PER_BATCH, n_test=100)
         # The synthetic CIFAR files cannot match the real archive's md5 sums; in this process only the
         # md5 comparison is relaxed (a missing file still fails), as the tests do.
         torchvision.datasets.cifar.check_integrity = lambda path, md5=None: Path(path).is_file()
 
 
-def build_cli(case: StepCase, data_dir: Path, steps: int, args: argparse.Namespace):
+def build_cli(case: StepCase, data_dir: Path, steps: int, args: argparse.Namespace, chunked: bool = False):
+    """The CLI's model, data and trainer for ``case``; ``chunked`` composes ``configs/speed/chunked.yaml``
+    (optimizer steps of ``--batch-size`` inside loader batches of ``CHUNKS_PER_BATCH`` times that)."""
     from scripts.train import cli_main
 
     options = [
@@ -170,19 +193,29 @@ def build_cli(case: StepCase, data_dir: Path, steps: int, args: argparse.Namespa
         "--trainer.max_steps", str(steps), "--trainer.limit_val_batches", "0",
         "--trainer.num_sanity_val_steps", "0", "--trainer.enable_model_summary", "false",
         "--trainer.accelerator", args.accelerator, "--trainer.devices", "1",
-        *case.extra,
     ]  # fmt: skip
     if args.precision:
         options += ["--trainer.precision", args.precision]
+    if chunked:
+        options += [
+            "--config", str(CHUNKED_PRESET), "--model.init_args.chunk_size", str(args.batch_size),
+            "--data.init_args.batch_size", str(CHUNKS_PER_BATCH * args.batch_size),
+        ]  # fmt: skip
     return cli_main(options, run=False)
 
 
-def litzoo_steps_per_s(case: StepCase, data_dir: Path, args: argparse.Namespace) -> float:
-    cli = build_cli(case, data_dir, args.warmup + args.steps, args)
+def litzoo_steps_per_s(
+    case: StepCase, data_dir: Path, args: argparse.Namespace, chunked: bool = False
+) -> float:
+    cli = build_cli(case, data_dir, args.warmup + args.steps, args, chunked)
     timer = StepTimer(args.warmup)
     cli.trainer.callbacks.append(timer)
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
-    return args.steps / (timer.end - timer.start)
+    return timer.steps_per_s()
+
+
+def litzoo_chunked_steps_per_s(case: StepCase, data_dir: Path, args: argparse.Namespace) -> float:
+    return litzoo_steps_per_s(case, data_dir, args, chunked=True)
 
 
 def plain_steps_per_s(case: StepCase, data_dir: Path, args: argparse.Namespace) -> float:
@@ -275,10 +308,12 @@ def step_case_rows(name: str, case: StepCase, workdir: Path, args: argparse.Name
     title = f"{name} ({case.config}), batch {args.batch_size}"
     variants: dict[str, Callable[[StepCase, Path, argparse.Namespace], float]] = {
         "litzoo (as scripts/train.py builds it)": litzoo_steps_per_s,
-        "plain PyTorch loop, in-memory data": plain_steps_per_s,
-        "tutorial loop (torchvision transforms + DataLoader)": tutorial_steps_per_s,
     }
-    rows = {variant: Row(title, variant, "steps/s") for variant in variants}
+    if case.chunked:
+        variants["litzoo + configs/speed/chunked.yaml"] = litzoo_chunked_steps_per_s
+    variants["plain PyTorch loop, in-memory data"] = plain_steps_per_s
+    variants["tutorial loop (torchvision transforms + DataLoader)"] = tutorial_steps_per_s
+    rows = {variant: Row(title, variant, "steps/s", reference="plain" in variant) for variant in variants}
     for _ in range(args.repeats):
         for variant, measure in variants.items():
             rows[variant].samples.append(measure(case, data_dir, args))
@@ -293,19 +328,22 @@ def markdown(rows: list[Row], args: argparse.Namespace) -> str:
         f"medians of {args.repeats} interleaved runs (`python scripts/benchmark.py "
         f"{' '.join(sys.argv[1:])}`).",
         "",
-        "| case | variant | median | vs. first variant | images/s | note |",
+        "Ratios compare each row with its case's reference row: wall time for the end-to-end case "
+        "(below 1 = faster than the tutorial loop), steps/s for the per-step cases (above 1 = faster "
+        "than the plain PyTorch loop).",
+        "",
+        "| case | variant | median | vs. reference | images/s | note |",
         "|---|---|---:|---:|---:|---|",
     ]
-    firsts: dict[str, Row] = {}
+    references = {row.case: row for row in rows if row.reference}
     for row in rows:
-        first = firsts.setdefault(row.case, row)
+        reference = references.get(row.case, row)
+        ratio = "reference" if row is reference else f"{row.median / reference.median:.2f}x"
         if row.unit == "s":
-            ratio = row.median / first.median
             value, images = f"{row.median:.1f} s", ""
         else:
-            ratio = row.median / first.median
             value, images = f"{row.median:.1f} steps/s", f"{row.median * args.batch_size:,.0f}"
-        lines.append(f"| {row.case} | {row.variant} | {value} | {ratio:.2f}x | {images} | {row.note} |")
+        lines.append(f"| {row.case} | {row.variant} | {value} | {ratio} | {images} | {row.note} |")
     return "\n".join(lines) + "\n"
 
 
@@ -315,8 +353,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--cases", nargs="+", choices=ALL_CASES, default=list(ALL_CASES))
     parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats; medians reported")
-    parser.add_argument("--steps", type=int, default=60, help="timed training steps per step-case run")
-    parser.add_argument("--warmup", type=int, default=10, help="untimed steps first")
+    parser.add_argument("--steps", type=int, default=160, help="timed optimizer steps per step-case run")
+    parser.add_argument("--warmup", type=int, default=16, help="untimed optimizer steps first")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--sin-epochs", type=int, default=2000)
     parser.add_argument("--accelerator", choices=("cpu", "gpu"), default="cpu")

@@ -5,7 +5,6 @@ Kept out of ``train.py`` so the CLI class only says *when* each piece is applied
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +26,7 @@ from scripts.run_folder import experiment_from_configs, file_loggers
 
 DEFAULT_SAVE_DIR = "lightning_logs"
 NAMED_CHECKPOINTS = ("best", "last")
-RICH_PROGRESS_BAR = "lightning.pytorch.callbacks.RichProgressBar"
+PROGRESS_BAR = "models.callbacks.ThrottledProgressBar"
 
 #: Every run logs to TensorBoard and to ``metrics.csv``, both in the same run folder (the CLI gives
 #: every logger with a ``save_dir`` the same name and version). ``default_hp_metric`` is off because
@@ -73,16 +72,17 @@ def resolve_named_checkpoint(config: Namespace) -> None:
     rank_zero_info(f"--ckpt_path {which}: {config.ckpt_path}")
 
 
-def rich_progress_bar_if_available(config: Namespace) -> None:
-    """Use Lightning's rich progress bar when ``rich`` is installed; otherwise its tqdm bar stays.
+def default_progress_bar(config: Namespace) -> None:
+    """Use :class:`~models.callbacks.ThrottledProgressBar` (tqdm, redrawn at most 10 times a second).
 
     Only when the bar is enabled and no progress bar was chosen in ``trainer.callbacks`` (Lightning
-    refuses a progress-bar callback together with ``enable_progress_bar: false``).
+    refuses a progress-bar callback together with ``enable_progress_bar: false``); a bar chosen there,
+    e.g. ``lightning.pytorch.callbacks.RichProgressBar``, is used as given.
     """
-    if importlib.util.find_spec("rich") is None or config.trainer.get("enable_progress_bar") is False:
+    if config.trainer.get("enable_progress_bar") is False:
         return
     callbacks = config.trainer.get("callbacks") or []
     callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
     if any("ProgressBar" in str(getattr(cb, "class_path", type(cb).__name__)) for cb in callbacks):
         return
-    config.trainer.callbacks = [*callbacks, Namespace(class_path=RICH_PROGRESS_BAR, init_args=Namespace())]
+    config.trainer.callbacks = [*callbacks, Namespace(class_path=PROGRESS_BAR, init_args=Namespace())]

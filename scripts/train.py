@@ -38,8 +38,8 @@ from scripts.gpu_probe import skip_gpu_probing_without_gpu  # noqa: E402
 from scripts.monitoring import (  # noqa: E402
     DEFAULT_LOGGERS,
     add_monitoring_arguments,
+    default_progress_bar,
     resolve_named_checkpoint,
-    rich_progress_bar_if_available,
 )
 from scripts.run_folder import (  # noqa: E402
     RunConfigSaver,
@@ -149,7 +149,7 @@ class LitzooCLI(LightningCLI):
         from it through Lightning's broadcast of ``trainer.log_dir``.
         """
         config = self.config[self.subcommand] if self.subcommand else self.config
-        rich_progress_bar_if_available(config)
+        default_progress_bar(config)
         loggers = file_loggers(config)
         if not loggers:
             return

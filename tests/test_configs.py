@@ -9,6 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from scripts.model_table import main as model_table
@@ -16,7 +17,7 @@ from scripts.train import cli_main
 from tests.conftest import CONFIGS, QUIET
 
 #: Folders whose files are composed into an experiment config with a second --config, not run alone.
-COMPOSED_FOLDERS = ("trainer", "data")
+COMPOSED_FOLDERS = ("trainer", "data", "speed")
 #: How each config folder gets its data in tests: the fixture that writes a tiny dataset in
 #: torchvision's layout, or None for configs whose datamodule generates its data in memory.
 DATA_FOR_FOLDER: dict[str, str | None] = {
@@ -147,6 +148,24 @@ def test_cpu_preset_runs(request, in_tmp_dir):
     assert cli.trainer.global_step == 1
     assert cli.trainer.accelerator.__class__.__name__ == "CPUAccelerator"
     assert cli.config["fit"]["experiment"] == "mnist/simple_cnn"  # the preset does not name the run
+
+
+def test_chunked_speed_preset_trains_exactly_like_batches_of_64(request, in_tmp_dir):
+    """configs/speed/chunked.yaml: 1024-sample loader batches cut into optimizer steps of 64 give the
+    same weights and epoch metrics as the experiment's own loader of 64."""
+    path = CONFIGS / "mnist" / "lenet5.yaml"
+    common = ["--config", str(path), *data_args(path, request), "--trainer.max_epochs", "2", *QUIET]
+    ordinary = cli_main(["fit", *common])
+    chunked = cli_main(["fit", *common, "--config", str(CONFIGS / "speed" / "chunked.yaml")])
+    assert chunked.model.chunk_size == 64 and chunked.datamodule.batch_size == 1024
+    assert chunked.trainer.num_training_batches < ordinary.trainer.num_training_batches
+    assert chunked.trainer.global_step == ordinary.trainer.global_step  # optimizer steps of 64
+    for name, value in ordinary.model.state_dict().items():
+        torch.testing.assert_close(chunked.model.state_dict()[name], value, msg=name)
+    for tag in ("train/loss", "train/acc", "val/acc"):
+        torch.testing.assert_close(
+            chunked.trainer.callback_metrics[tag], ordinary.trainer.callback_metrics[tag], msg=tag
+        )
 
 
 # --------------------------------------------------------------------------- learning

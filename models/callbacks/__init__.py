@@ -10,6 +10,7 @@ from models.callbacks.csv_logger import ResumableCSVLogger
 from models.callbacks.hparams import HParamsMetrics
 from models.callbacks.images import FirstLayerWeights, SampleImages
 from models.callbacks.predictions import PredictionsCSV
+from models.callbacks.progress import ThrottledProgressBar
 
 __all__ = [
     "ConfusionMatrixFigure",
@@ -20,4 +21,5 @@ __all__ = [
     "RNGStateCheckpoint",
     "ResumableCSVLogger",
     "SampleImages",
+    "ThrottledProgressBar",
 ]

@@ -1,0 +1,26 @@
+"""scripts/benchmark.py runs its per-step variants and writes the comparison table (no timings asserted)."""
+
+from __future__ import annotations
+
+import re
+
+from scripts import benchmark
+
+
+def test_step_case_writes_every_variant_against_the_plain_loop(tmp_path, monkeypatch):
+    monkeypatch.setattr(benchmark, "FAKE_MNIST_TRAIN", 3000)  # enough for two chunked batches
+    out = tmp_path / "bench.md"
+    benchmark.main(["--cases", "lenet5", "--repeats", "1", "--warmup", "16", "--steps", "16", "--out", str(out)])
+    rows = [line.split(" | ") for line in out.read_text().splitlines() if line.startswith("| lenet5")]
+    variants = [row[1] for row in rows]
+    assert variants == [
+        "litzoo (as scripts/train.py builds it)",
+        "litzoo + configs/speed/chunked.yaml",
+        "plain PyTorch loop, in-memory data",
+        "tutorial loop (torchvision transforms + DataLoader)",
+    ]
+    for variant, median, ratio in ((row[1], row[2], row[3]) for row in rows):
+        assert float(median.removesuffix(" steps/s")) > 0, variant
+        expected = "reference" if "plain" in variant else r"\d+\.\d\dx"
+        assert re.fullmatch(expected, ratio), (variant, ratio)
+    assert not out.with_suffix(".tmp").exists()
