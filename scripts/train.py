@@ -16,6 +16,7 @@ REPO_ROOT = Path(__file__).resolve().parents[1]
 if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
+from jsonargparse import Namespace  # noqa: E402
 from lightning.pytorch import LightningDataModule  # noqa: E402
 from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint  # noqa: E402
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI  # noqa: E402
@@ -72,6 +73,38 @@ def give_net_config_init_args(cli: LightningCLI) -> None:
     net = (dump.get("model") or {}).get("init_args", {}).get("net") if isinstance(dump, dict) else None
     if isinstance(net, dict) and "class_path" in net:
         net.setdefault("init_args", {})
+
+
+def clip_chunks_like_the_trainer(config: Namespace) -> None:
+    """With ``model.init_args.chunk_size``, clip each chunk's gradients as the trainer config asks.
+
+    A chunked task steps its optimizer itself (manual optimization), where Lightning refuses
+    ``trainer.gradient_clip_val``. So that an experiment that clips (the recurrent configs) keeps
+    clipping when ``configs/speed/chunked.yaml`` is composed onto it, the trainer's norm clipping
+    moves to the task's ``gradient_clip_val``, which clips every chunk the same way.
+    """
+    init_args = getattr(config.get("model"), "init_args", None)
+    trainer = config.trainer
+    clip = trainer.get("gradient_clip_val")
+    if init_args is None or init_args.get("chunk_size") is None or clip is None:
+        return
+    chunked = f"model.init_args.chunk_size={init_args.chunk_size} steps the optimizer inside the task"
+    algorithm = trainer.get("gradient_clip_algorithm") or "norm"
+    if algorithm != "norm":
+        raise ValueError(
+            f"{chunked}, which clips gradients by norm only; trainer.gradient_clip_algorithm={algorithm!r} "
+            "cannot apply there. Use --trainer.gradient_clip_algorithm norm, or drop chunk_size."
+        )
+    own = init_args.get("gradient_clip_val")
+    if own is not None and own != clip:
+        raise ValueError(
+            f"{chunked} and clips with its own gradient_clip_val={own}, but the trainer asks for "
+            f"gradient_clip_val={clip}. Give one value: --trainer.gradient_clip_val null, or the same "
+            "number to both."
+        )
+    init_args.gradient_clip_val = clip
+    trainer.gradient_clip_val = None
+    trainer.gradient_clip_algorithm = None
 
 
 class LitzooCLI(LightningCLI):
@@ -150,6 +183,7 @@ class LitzooCLI(LightningCLI):
         """
         config = self.config[self.subcommand] if self.subcommand else self.config
         default_progress_bar(config)
+        clip_chunks_like_the_trainer(config)
         loggers = file_loggers(config)
         if not loggers:
             return

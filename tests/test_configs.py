@@ -150,14 +150,17 @@ def test_cpu_preset_runs(request, in_tmp_dir):
     assert cli.config["fit"]["experiment"] == "mnist/simple_cnn"  # the preset does not name the run
 
 
-def test_chunked_speed_preset_trains_exactly_like_batches_of_64(request, in_tmp_dir):
+@pytest.mark.parametrize("config", ["mnist/lenet5.yaml", "mnist/lstm.yaml"])
+def test_chunked_speed_preset_trains_exactly_like_batches_of_64(config, request, in_tmp_dir):
     """configs/speed/chunked.yaml: 1024-sample loader batches cut into optimizer steps of 64 give the
-    same weights and epoch metrics as the experiment's own loader of 64."""
-    path = CONFIGS / "mnist" / "lenet5.yaml"
+    same weights and epoch metrics as the experiment's own loader of 64, gradient clipping included
+    (lstm.yaml clips through the trainer, which the chunked task takes over)."""
+    path = CONFIGS / config
     common = ["--config", str(path), *data_args(path, request), "--trainer.max_epochs", "2", *QUIET]
     ordinary = cli_main(["fit", *common])
     chunked = cli_main(["fit", *common, "--config", str(CONFIGS / "speed" / "chunked.yaml")])
     assert chunked.model.chunk_size == 64 and chunked.datamodule.batch_size == 1024
+    assert chunked.model.chunk_clip_val == ordinary.trainer.gradient_clip_val
     assert chunked.trainer.num_training_batches < ordinary.trainer.num_training_batches
     assert chunked.trainer.global_step == ordinary.trainer.global_step  # optimizer steps of 64
     for name, value in ordinary.model.state_dict().items():
@@ -166,6 +169,21 @@ def test_chunked_speed_preset_trains_exactly_like_batches_of_64(request, in_tmp_
         torch.testing.assert_close(
             chunked.trainer.callback_metrics[tag], ordinary.trainer.callback_metrics[tag], msg=tag
         )
+
+
+@pytest.mark.parametrize(
+    "clipping, message",
+    [
+        (["--trainer.gradient_clip_algorithm", "value"], "clips gradients by norm only"),
+        (["--model.init_args.gradient_clip_val", "0.5"], "own gradient_clip_val=0.5"),
+    ],
+    ids=["by-value", "two-values"],
+)
+def test_chunked_task_refuses_trainer_clipping_it_cannot_follow(clipping, message, in_tmp_dir):
+    path = CONFIGS / "mnist" / "lstm.yaml"
+    preset = ["--config", str(CONFIGS / "speed" / "chunked.yaml")]
+    with pytest.raises(ValueError, match=message):
+        cli_main(["--config", str(path), *preset, *clipping, *QUIET], run=False)
 
 
 # --------------------------------------------------------------------------- learning

@@ -19,7 +19,7 @@ SMALL_RUN = [
 
 
 def test_cli_uses_the_throttled_bar_by_default(in_tmp_dir):
-    cli = cli_main(SMALL_RUN[:-2] + ["--trainer.max_epochs", "1"])
+    cli = cli_main(SMALL_RUN)
     assert isinstance(cli.trainer.progress_bar_callback, ThrottledProgressBar)
 
 
