@@ -17,8 +17,8 @@ Two kinds of case:
   the config (same callbacks, TensorBoard + CSV loggers, progress bar on), validation off, timed
   between training batches; for the small models (``lenet5``, ``simple_cnn``, ``lstm``) also with
   ``configs/speed/chunked.yaml`` composed (optimizer steps of ``--batch-size`` inside loader batches
-  16 times larger); (b) the reference: a plain PyTorch loop with the same net, optimizer, batch size
-  and in-memory data (the datamodule's own batch preprocessing, e.g. CIFAR augmentation); (c) the
+  16 times larger); (b) the reference: a plain PyTorch loop with the same net, optimizer, gradient
+  clipping, batch size and in-memory data (the datamodule's own batch preprocessing, e.g. CIFAR augmentation); (c) the
   tutorial loop: torchvision dataset + per-sample transforms + ``DataLoader`` (vision cases). Steps
   are optimizer steps.
 
@@ -238,12 +238,21 @@ def plain_steps_per_s(case: StepCase, data_dir: Path, args: argparse.Namespace) 
 
     stream = batches()
 
+    clip = cli.trainer.gradient_clip_val  # the same training: clip where the config clips (the LSTMs)
+    clip_gradients = (
+        torch.nn.utils.clip_grad_value_
+        if cli.trainer.gradient_clip_algorithm == "value"
+        else torch.nn.utils.clip_grad_norm_
+    )
+
     def step() -> None:
         x, y = next(stream)
         optimizer.zero_grad()
         with autocast:
             loss = loss_fn(net(x), y)
         loss.backward()
+        if clip is not None:
+            clip_gradients(net.parameters(), clip)
         optimizer.step()
 
     return _time_steps(step, args.warmup, args.steps, device)
