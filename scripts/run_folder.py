@@ -19,14 +19,18 @@ VERSION_PATTERN = re.compile(r"^version_(\d+)$")
 HPC_CHECKPOINT_PREFIX = "hpc_ckpt_"
 
 
+#: Config folders whose files compose onto an experiment config without changing what it trains.
+PRESET_FOLDERS = ("trainer", "speed")
+
+
 def experiment_from_configs(config_paths: Iterable[os.PathLike | str] | None) -> str:
     """Experiment name from the experiment config: ``configs/cifar10/resnet18.yaml`` -> ``cifar10/resnet18``.
 
-    Trainer presets (files in a ``trainer`` folder) only say where a run goes, not what it is, so they
-    never name the experiment. Without any config the experiment is called ``default``.
+    Presets (files in a ``trainer`` or ``speed`` folder) only say where and how fast a run goes, not
+    what it trains, so they never name the experiment. Without any config it is called ``default``.
     """
     candidates = [Path(str(p)) for p in config_paths or []]
-    candidates = [p for p in candidates if p.parent.name != "trainer"]
+    candidates = [p for p in candidates if p.parent.name not in PRESET_FOLDERS]
     if not candidates:
         return "default"
     path = candidates[-1].with_suffix("")

@@ -160,6 +160,7 @@ def test_chunked_speed_preset_trains_exactly_like_batches_of_64(config, request,
     ordinary = cli_main(["fit", *common])
     chunked = cli_main(["fit", *common, "--config", str(CONFIGS / "speed" / "chunked.yaml")])
     assert chunked.model.chunk_size == 64 and chunked.datamodule.batch_size == 1024
+    assert chunked.config["fit"]["experiment"] == ordinary.config["fit"]["experiment"]  # same experiment
     assert chunked.model.chunk_clip_val == ordinary.trainer.gradient_clip_val
     assert chunked.trainer.num_training_batches < ordinary.trainer.num_training_batches
     assert chunked.trainer.global_step == ordinary.trainer.global_step  # optimizer steps of 64
