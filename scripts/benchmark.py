@@ -371,6 +371,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--precision", default=None, help="e.g. bf16-mixed (GPU)")
     parser.add_argument("--out", type=Path, default=REPO_ROOT / "results" / "benchmark.md")
     args = parser.parse_args(argv)
+    args.out = args.out.resolve()  # relative to where the command was run, not the work folder
     if args.repeats < 1 or args.steps < 1 or args.warmup < 0:
         parser.error("--repeats and --steps must be at least 1 and --warmup at least 0.")
     if args.accelerator == "gpu" and not torch.cuda.is_available():
@@ -384,12 +385,19 @@ def main(argv: list[str] | None = None) -> None:
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="litzoo-bench-") as tmp:
         workdir = Path(tmp)
-        for name in args.cases:
-            if name == "sin":
-                rows += sin_end_to_end(args.sin_epochs, args.repeats, workdir)
-            else:
-                rows += step_case_rows(name, STEP_CASES[name], workdir, args)
-            print(markdown(rows, args), flush=True)
+        # The CLI writes its run folders under ./lightning_logs: here into the temporary folder, so
+        # benchmark runs never appear among the user's own runs.
+        home = Path.cwd()
+        os.chdir(workdir)
+        try:
+            for name in args.cases:
+                if name == "sin":
+                    rows += sin_end_to_end(args.sin_epochs, args.repeats, workdir)
+                else:
+                    rows += step_case_rows(name, STEP_CASES[name], workdir, args)
+                print(markdown(rows, args), flush=True)
+        finally:
+            os.chdir(home)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     tmp_out = args.out.with_suffix(".tmp")
     tmp_out.write_text(markdown(rows, args))

@@ -7,10 +7,10 @@ import re
 from scripts import benchmark
 
 
-def test_step_case_writes_every_variant_against_the_plain_loop(tmp_path, monkeypatch):
+def test_step_case_writes_every_variant_against_the_plain_loop(in_tmp_dir, monkeypatch):
     monkeypatch.setattr(benchmark, "FAKE_MNIST_TRAIN", 3000)  # enough for two chunked batches
-    out = tmp_path / "bench.md"
-    benchmark.main(["--cases", "lenet5", "--repeats", "1", "--warmup", "16", "--steps", "16", "--out", str(out)])
+    out = in_tmp_dir / "results" / "bench.md"
+    benchmark.main(["--cases", "lenet5", "--repeats", "1", "--warmup", "16", "--steps", "16", "--out", "results/bench.md"])
     rows = [line.split(" | ") for line in out.read_text().splitlines() if line.startswith("| lenet5")]
     variants = [row[1] for row in rows]
     assert variants == [
@@ -24,3 +24,5 @@ def test_step_case_writes_every_variant_against_the_plain_loop(tmp_path, monkeyp
         expected = "reference" if "plain" in variant else r"\d+\.\d\dx"
         assert re.fullmatch(expected, ratio), (variant, ratio)
     assert not out.with_suffix(".tmp").exists()
+    # Its training runs wrote into its own temporary folder, not among the user's runs.
+    assert sorted(p.name for p in in_tmp_dir.iterdir()) == ["results"]
