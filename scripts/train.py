@@ -25,6 +25,7 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_info  # noqa: E402
 import datamodules  # noqa: E402, F401  (registers the datamodules for short class paths)
 import models  # noqa: E402, F401  (registers the architectures for short class paths)
 from datamodules.vision import DatasetCorruptError, DatasetNotFoundError  # noqa: E402
+from models.callbacks import LastCheckpoint  # noqa: E402
 from models.faults import (  # noqa: E402
     DataSanityCheck,
     NonFiniteLossGuard,
@@ -150,10 +151,10 @@ class LitzooCLI(LightningCLI):
         parser.link_arguments("model", "checkpoint.mode", lambda m: m.best_mode, apply_on="instantiate")
         parser.add_lightning_class_args(LearningRateMonitor, "lr_monitor")
         add_monitoring_arguments(parser)  # images, confusion matrix, HParams, predictions CSV, RNG...
-        # `last.ckpt` after every epoch, so a crash (even kill -9) loses at most one epoch. A checkpoint
-        # of its own because Lightning's `save_last` rewrites last.ckpt only in epochs that saved a
-        # new best; `every_n_train_steps` here saves it more often for long epochs.
-        parser.add_lightning_class_args(ModelCheckpoint, "last_checkpoint")
+        # `last.ckpt` after every epoch, so a crash (even kill -9) loses at most one epoch, and when
+        # training ends. A checkpoint of its own because Lightning's `save_last` rewrites last.ckpt only
+        # in epochs that saved a new best; `every_n_train_steps` here saves it more often for long epochs.
+        parser.add_lightning_class_args(LastCheckpoint, "last_checkpoint")
         parser.set_defaults(
             {"last_checkpoint.filename": "last", "last_checkpoint.enable_version_counter": False}
         )

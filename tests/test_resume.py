@@ -83,3 +83,19 @@ def test_checkpoints_hold_optimizer_scheduler_loops_and_rng_and_periodic_ones(tm
     assert "fit_loop" in checkpoint["loops"]
     rng = checkpoint["callbacks"]["RNGStateCheckpoint"]
     assert {"torch", "cuda", "numpy", "python"} <= set(rng)
+
+
+def test_last_checkpoint_holds_the_final_state_when_saved_less_often(in_tmp_dir):
+    """mlp_fast.yaml writes last.ckpt every 10 epochs; a run of 13 epochs still ends with epoch 13 in it."""
+    fast = ["--config", str(CONFIGS / "regression" / "mlp_fast.yaml"), *QUIET]
+    sizes = ["--data.init_args.train_size", "128", "--data.init_args.val_size", "64"]
+    cli = cli_main(["fit", *fast, *sizes, "--trainer.max_epochs", "13"])
+    last = torch.load(
+        Path(cli.trainer.log_dir) / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False
+    )
+    assert last["global_step"] == cli.trainer.global_step == 13 * 2  # 2 optimizer steps per epoch
+    for name, value in cli.model.state_dict().items():
+        torch.testing.assert_close(last["state_dict"][name], value, msg=name)
+    # A usable resume point: continuing to 14 epochs trains exactly one more.
+    resumed = cli_main(["fit", *fast, *sizes, "--trainer.max_epochs", "14", "--ckpt_path", "last"])
+    assert resumed.trainer.global_step == 14 * 2

@@ -4,7 +4,7 @@ The CLI (``scripts/train.py``) enables every callback here by default; each has 
 turns it off (see the classes).
 """
 
-from models.callbacks.checkpointing import PeriodicCheckpoint, RNGStateCheckpoint
+from models.callbacks.checkpointing import LastCheckpoint, PeriodicCheckpoint, RNGStateCheckpoint
 from models.callbacks.confusion import ConfusionMatrixFigure
 from models.callbacks.csv_logger import ResumableCSVLogger
 from models.callbacks.hparams import HParamsMetrics
@@ -16,6 +16,7 @@ __all__ = [
     "ConfusionMatrixFigure",
     "FirstLayerWeights",
     "HParamsMetrics",
+    "LastCheckpoint",
     "PeriodicCheckpoint",
     "PredictionsCSV",
     "RNGStateCheckpoint",

@@ -1,4 +1,4 @@
-"""Checkpoints that resume exactly: periodic snapshots and the global random-number generator states."""
+"""Checkpoints that resume exactly: the final state, periodic snapshots and the global RNG states."""
 
 from __future__ import annotations
 
@@ -9,6 +9,25 @@ import lightning as L
 import numpy as np
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
+
+
+class LastCheckpoint(ModelCheckpoint):
+    """``last.ckpt``: a ``ModelCheckpoint`` of the latest state that also saves when training ends.
+
+    Saving less often than every epoch (``configs/regression/mlp_fast.yaml`` saves every 10 epochs,
+    because writing a checkpoint takes longer than one of its epochs) must not cost a finished run
+    its last epochs: when training ends between two saves, the final state is written as well, so
+    ``--ckpt_path last`` continues exactly where the run stopped. Lightning's own end-of-training
+    save covers only ``save_last`` when nothing was saved yet. A run stopped by an error is not
+    saved here (the NaN guard and the interrupt handler decide what to keep).
+    """
+
+    def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_train_end(trainer, pl_module)
+        # Lightning records the global step of its last save; equal means the final state is on disk.
+        if trainer.global_step == 0 or self._last_global_step_saved == trainer.global_step:
+            return
+        self._save_none_monitor_checkpoint(trainer, self._monitor_candidates(trainer))
 
 
 class PeriodicCheckpoint(ModelCheckpoint):
