@@ -18,9 +18,9 @@ Two kinds of case:
   between training batches; for the small models (``lenet5``, ``simple_cnn``, ``lstm``) also with
   ``configs/speed/chunked.yaml`` composed (optimizer steps of ``--batch-size`` inside loader batches
   16 times larger); (b) the reference: a plain PyTorch loop with the same net, optimizer, gradient
-  clipping, batch size and in-memory data (the datamodule's own batch preprocessing, e.g. CIFAR augmentation); (c) the
-  tutorial loop: torchvision dataset + per-sample transforms + ``DataLoader`` (vision cases). Steps
-  are optimizer steps.
+  clipping, batch size and in-memory data (the datamodule's own batch preprocessing, e.g. CIFAR
+  augmentation); (c) the tutorial loop: torchvision dataset + per-sample transforms + ``DataLoader``
+  (vision cases). Steps are optimizer steps; the runs' folders go to a temporary directory.
 
 Variants run interleaved (a, b, c, a, b, c, ...) and each figure is the median of ``--repeats``
 runs, so a slow spell of the machine hits every variant alike. Data are synthetic files in the
@@ -181,7 +181,9 @@ def write_fake_files(dataset: str, root: Path) -> None:
         torchvision.datasets.cifar.check_integrity = lambda path, md5=None: Path(path).is_file()
 
 
-def build_cli(case: StepCase, data_dir: Path, steps: int, args: argparse.Namespace, chunked: bool = False):
+def build_cli(
+    case: StepCase, data_dir: Path, steps: int, args: argparse.Namespace, chunked: bool = False
+):
     """The CLI's model, data and trainer for ``case``; ``chunked`` composes ``configs/speed/chunked.yaml``
     (optimizer steps of ``--batch-size`` inside loader batches of ``CHUNKS_PER_BATCH`` times that)."""
     from scripts.train import cli_main

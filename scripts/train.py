@@ -175,11 +175,12 @@ class LitzooCLI(LightningCLI):
             self._checkpoint = check_checkpoint_readable(self.config[subcommand].get("ckpt_path"))
 
     def before_instantiate_classes(self) -> None:
-        """Give every logger the same run folder: ``<save_dir>/<experiment>/version_N``.
+        """Settle the config: the default progress bar, chunked clipping, and the run folder.
 
-        Each run reserves a fresh ``version_N``, except ``fit --ckpt_path <run>/checkpoints/X.ckpt``,
-        which resumes and keeps logging into ``<run>``, and a requeued SLURM job, which continues the
-        run whose hpc checkpoint it resumes from. Only rank 0 reserves; other ranks learn the folder
+        Every logger gets the same run folder, ``<save_dir>/<experiment>/version_N``. Each run
+        reserves a fresh ``version_N``, except ``fit --ckpt_path <run>/checkpoints/X.ckpt``, which
+        resumes and keeps logging into ``<run>``, and a requeued SLURM job, which continues the run
+        whose hpc checkpoint it resumes from. Only rank 0 reserves; other ranks learn the folder
         from it through Lightning's broadcast of ``trainer.log_dir``.
         """
         config = self.config[self.subcommand] if self.subcommand else self.config

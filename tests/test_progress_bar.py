@@ -42,3 +42,8 @@ def test_bar_skips_redraws_within_min_interval_but_draws_each_epochs_last_batch(
     drawn = captured.out + captured.err
     assert ("Epoch 1:  50%" in drawn) is middle_drawn  # batch 5 of 10
     assert "Epoch 1: 100%" in drawn  # the final count is always exact
+
+
+def test_negative_interval_is_refused():
+    with pytest.raises(ValueError, match="min_interval must be 0 or more"):
+        ThrottledProgressBar(min_interval=-1)
