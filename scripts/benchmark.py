@@ -47,6 +47,7 @@ if str(REPO_ROOT) not in sys.path:
     sys.path.insert(0, str(REPO_ROOT))
 
 import torch  # noqa: E402
+import yaml  # noqa: E402
 from lightning.pytorch import Callback  # noqa: E402
 
 from scripts.gpu_probe import skip_gpu_probing_without_gpu  # noqa: E402
@@ -55,7 +56,6 @@ CONFIGS = REPO_ROOT / "configs"
 TRAIN_SCRIPT = REPO_ROOT / "scripts" / "train.py"
 TUTORIAL_SCRIPT = REPO_ROOT / "scripts" / "tutorial_sin.py"
 CHUNKED_PRESET = CONFIGS / "speed" / "chunked.yaml"
-CHUNKS_PER_BATCH = 16  # as in CHUNKED_PRESET: loader batches of 1024 = 16 optimizer steps of 64
 #: Synthetic training images: enough that the default timed steps stay inside the first epoch (no
 #: epoch-end checkpoint write among them) for the MNIST cases; the CIFAR cases time fewer, slower steps.
 FAKE_MNIST_TRAIN = 20_000
@@ -181,11 +181,18 @@ def write_fake_files(dataset: str, root: Path) -> None:
         torchvision.datasets.cifar.check_integrity = lambda path, md5=None: Path(path).is_file()
 
 
+def chunks_per_batch() -> int:
+    """Optimizer steps per loader batch in ``CHUNKED_PRESET`` (1024 / 64 = 16), read from the file so
+    that a ``--batch-size`` other than 64 keeps the preset's ratio."""
+    preset = yaml.safe_load(CHUNKED_PRESET.read_text())
+    return preset["data"]["init_args"]["batch_size"] // preset["model"]["init_args"]["chunk_size"]
+
+
 def build_cli(
     case: StepCase, data_dir: Path, steps: int, args: argparse.Namespace, chunked: bool = False
 ):
     """The CLI's model, data and trainer for ``case``; ``chunked`` composes ``configs/speed/chunked.yaml``
-    (optimizer steps of ``--batch-size`` inside loader batches of ``CHUNKS_PER_BATCH`` times that)."""
+    (optimizer steps of ``--batch-size`` inside loader batches as many times larger as the preset's)."""
     from scripts.train import cli_main
 
     options = [
@@ -201,7 +208,7 @@ def build_cli(
     if chunked:
         options += [
             "--config", str(CHUNKED_PRESET), "--model.init_args.chunk_size", str(args.batch_size),
-            "--data.init_args.batch_size", str(CHUNKS_PER_BATCH * args.batch_size),
+            "--data.init_args.batch_size", str(chunks_per_batch() * args.batch_size),
         ]  # fmt: skip
     return cli_main(options, run=False)
 
