@@ -1,4 +1,8 @@
-"""litzoo models: plain ``nn.Module`` architectures and the task LightningModules that train them."""
+"""litzoo's architectures: plain ``nn.Module``s that import and run without Lightning.
+
+The task LightningModules that train them live in :mod:`models.tasks` (``models.tasks.ClassificationTask``);
+they are not imported here, so ``from models import LeNet5`` pulls in torch and nothing else.
+"""
 
 from models.cnn import (
     VGG,
@@ -13,25 +17,21 @@ from models.cnn import (
 )
 from models.mlp import DenseLayer, Feedforward
 from models.rnn import AttentionPooling, HandwrittenRNN, RecurrentNet, SimpleRNNCell
-from models.tasks import ClassificationTask, RegressionTask, TaskModule
 
 __all__ = [
     "VGG",
     "AlexNet",
     "AttentionPooling",
     "CifarResNet",
-    "ClassificationTask",
     "DenseLayer",
     "Feedforward",
     "HandwrittenRNN",
     "LeNet5",
     "MyCNN",
     "RecurrentNet",
-    "RegressionTask",
     "ResNet18",
     "ResNet34",
     "SeparableConv2d",
     "SimpleCNN",
     "SimpleRNNCell",
-    "TaskModule",
 ]

@@ -42,15 +42,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
+import yaml
+from lightning.pytorch import Callback
+
+from litzoo.gpu_probe import skip_gpu_probing_without_gpu
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-import torch  # noqa: E402
-import yaml  # noqa: E402
-from lightning.pytorch import Callback  # noqa: E402
-
-from scripts.gpu_probe import skip_gpu_probing_without_gpu  # noqa: E402
 
 CONFIGS = REPO_ROOT / "configs"
 TRAIN_SCRIPT = REPO_ROOT / "scripts" / "train.py"
@@ -118,7 +116,9 @@ def sin_end_to_end(epochs: int, repeats: int, workdir: Path) -> list[Row]:
             "--trainer.max_epochs", str(epochs),
         ],
     }  # fmt: skip
-    rows = {name: Row("sin(1/x) MLP, end to end", name, "s", reference="tutorial" in name) for name in variants}
+    rows = {
+        name: Row("sin(1/x) MLP, end to end", name, "s", reference="tutorial" in name) for name in variants
+    }
     best: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(repeats):
         for name, command in variants.items():
@@ -170,7 +170,7 @@ def write_fake_files(dataset: str, root: Path) -> None:
     """Synthetic files in the real on-disk format (speed does not depend on the pixels)."""
     import torchvision
 
-    from tests.vision_files import write_cifar10, write_mnist
+    from litzoo.dataset_files import write_cifar10, write_mnist
 
     if dataset == "mnist":
         write_mnist(root, n_train=FAKE_MNIST_TRAIN, n_test=100, learnable=True)
@@ -188,12 +188,10 @@ def chunks_per_batch() -> int:
     return preset["data"]["init_args"]["batch_size"] // preset["model"]["init_args"]["chunk_size"]
 
 
-def build_cli(
-    case: StepCase, data_dir: Path, steps: int, args: argparse.Namespace, chunked: bool = False
-):
+def build_cli(case: StepCase, data_dir: Path, steps: int, args: argparse.Namespace, chunked: bool = False):
     """The CLI's model, data and trainer for ``case``; ``chunked`` composes ``configs/speed/chunked.yaml``
     (optimizer steps of ``--batch-size`` inside loader batches as many times larger as the preset's)."""
-    from scripts.train import cli_main
+    from litzoo.cli import cli_main
 
     options = [
         "--config", str(CONFIGS / case.config),

@@ -15,22 +15,19 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import torch
+import torchvision.datasets.cifar
+from torch.utils.data import DataLoader
+from torchvision import datasets, transforms
+
+from datamodules.cifar10 import CIFAR10_MEAN, CIFAR10_STD, CROP_PADDING, CIFAR10DataModule
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
-
-import torch  # noqa: E402
-import torchvision.datasets.cifar  # noqa: E402
-from torch.utils.data import DataLoader  # noqa: E402
-from torchvision import datasets, transforms  # noqa: E402
-
-from datamodules.cifar10 import CIFAR10_MEAN, CIFAR10_STD, CROP_PADDING, CIFAR10DataModule  # noqa: E402
 
 BATCH_SIZE = 64
 WORKER_COUNTS = (0, 2)
@@ -100,8 +97,7 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         data_dir = args.data_dir
         if args.fake is not None:
-            sys.path.insert(0, str(REPO_ROOT / "tests"))
-            from vision_files import write_cifar10  # test helper: dataset writers stay out of the library
+            from litzoo.dataset_files import write_cifar10
 
             data_dir = write_cifar10(Path(tmp), n_per_batch=args.fake, n_test=BATCH_SIZE)
             accept_fake_md5()

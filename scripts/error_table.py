@@ -1,23 +1,179 @@
-"""Run every bad input of ``scripts/bad_inputs.py`` as a real command and tabulate what the user sees.
+"""Every bad input litzoo is tested against, and the table of what the user sees for each.
 
     python scripts/error_table.py            # writes docs/errors.md
 
-Each case runs ``python scripts/train.py ...`` in a fresh temporary folder; the table keeps the exit
-code and the last paragraph of stderr (the error message; a traceback ends with it).
+The cases (:data:`CASES`: the command, and what its error message must say) are shared by
+``tests/test_errors.py``, which asserts the messages, and :func:`main`, which runs each case as a real
+command (``python scripts/train.py ...`` in a fresh temporary folder) and keeps the exit code and the
+last paragraph of stderr (the error message; a traceback ends with it). Each case runs in an empty
+working folder; :func:`prepare_workdir` first writes the files the cases refer to (a small trained
+checkpoint, a truncated one, a text file, a config with a typo).
 """
 
 from __future__ import annotations
 
+import os
+import shutil
 import subprocess
 import sys
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
+REGRESSION = str(REPO_ROOT / "configs" / "regression" / "mlp.yaml")
+MNIST_LENET = str(REPO_ROOT / "configs" / "mnist" / "lenet5.yaml")
+MNIST_CNN = str(REPO_ROOT / "configs" / "mnist" / "simple_cnn.yaml")
+SEQUENCE_GRU = str(REPO_ROOT / "configs" / "sequence" / "gru.yaml")
 
-from scripts.bad_inputs import CASES, BadInput, prepare_workdir  # noqa: E402
+#: Small, quiet runs: the bad input, not the training, is what each case is about.
+SMALL = [
+    "--data.init_args.train_size", "64", "--data.init_args.val_size", "64", "--data.init_args.test_size", "64",
+    "--trainer.max_epochs", "2", "--trainer.enable_progress_bar", "false",
+    "--trainer.enable_model_summary", "false",
+]  # fmt: skip
+QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+
+#: Files :func:`prepare_workdir` writes into the working folder.
+GOOD_CKPT = "good.ckpt"
+TRUNCATED_CKPT = "truncated.ckpt"
+TEXT_CKPT = "notes.ckpt"
+TYPO_CONFIG = "typo.yaml"
+
+#: jsonargparse's exit code for a command line or config it rejects.
+PARSER_ERROR = 2
+
+
+@dataclass(frozen=True)
+class BadInput:
+    """One bad input: ``python scripts/train.py <args>`` must fail with a message containing ``expect``.
+
+    ``exit_code`` is the exact code expected, or ``None`` for "any non-zero code" (an exception's
+    traceback exits with 1).
+    """
+
+    case: str
+    args: tuple[str, ...]
+    expect: tuple[str, ...]
+    exit_code: int | None = None
+
+
+CASES: tuple[BadInput, ...] = (
+    BadInput(
+        "unknown option",
+        ("fit", "--config", REGRESSION, *SMALL, "--trainer.max_epochz", "3"),
+        ("unrecognized arguments", "--trainer.max_epochz"),
+        PARSER_ERROR,
+    ),
+    BadInput(
+        "unknown key in a config file",
+        ("fit", "--config", REGRESSION, "--config", TYPO_CONFIG, *SMALL),
+        ("max_epochz",),
+        PARSER_ERROR,
+    ),
+    BadInput(
+        "wrong type",
+        ("fit", "--config", REGRESSION, *SMALL, "--trainer.max_epochs", "many"),
+        ("trainer.max_epochs", "many"),
+        PARSER_ERROR,
+    ),
+    BadInput(
+        "unknown class_path",
+        ("fit", "--config", REGRESSION, *SMALL, "--model.init_args.net", "models.NoSuchNet"),
+        ("models.NoSuchNet",),
+        PARSER_ERROR,
+    ),
+    BadInput(
+        "missing required value",
+        ("fit", "--config", REGRESSION, *SMALL, "--model.init_args.net.init_args.hidden_sizes", "null"),
+        ("hidden_sizes",),
+        PARSER_ERROR,
+    ),
+    BadInput(
+        "inconsistent architecture values",
+        ("fit", "--config", REGRESSION, *SMALL, "--model.init_args.net.init_args.depth", "3"),
+        ("depth=3", "hidden sizes"),
+    ),
+    BadInput(
+        "image net on sequence data",
+        ("fit", "--config", SEQUENCE_GRU, *QUIET, "--model.init_args.net", "models.SimpleCNN"),
+        ("SimpleCNN", "(10, 5)"),
+    ),
+    BadInput(
+        "fixed-size net on the wrong image size",
+        ("fit", "--config", MNIST_LENET, *QUIET, "--data.init_args.pad_to", "null"),
+        ("LeNet5", "28x28", "pad_to"),
+    ),
+    BadInput(
+        "dataset files missing, download off",
+        (
+            "fit",
+            "--config",
+            MNIST_CNN,
+            *QUIET,
+            "--data.init_args.data_dir",
+            "no_data",
+            "--data.init_args.download",
+            "false",
+        ),
+        ("no_data",),
+    ),
+    BadInput(
+        "empty validation split",
+        ("fit", "--config", REGRESSION, *SMALL, "--data.init_args.val_size", "0"),
+        ("val_size must be at least 1",),
+    ),
+    BadInput(
+        "diverging run (learning rate 1e6)",
+        ("fit", "--config", REGRESSION, *SMALL, "--model.init_args.optimizer.lr", "1e6"),
+        ("Training diverged", "learning rate", "gradient_clip_val"),
+    ),
+    BadInput(
+        "checkpoint path does not exist",
+        ("fit", "--config", REGRESSION, *SMALL, "--ckpt_path", "missing.ckpt"),
+        ("Checkpoint not found", "missing.ckpt"),
+    ),
+    BadInput(
+        "checkpoint is a text file",
+        ("fit", "--config", REGRESSION, *SMALL, "--ckpt_path", TEXT_CKPT),
+        ("Cannot read checkpoint", TEXT_CKPT),
+    ),
+    BadInput(
+        "checkpoint is truncated",
+        ("test", "--config", REGRESSION, *SMALL, "--ckpt_path", TRUNCATED_CKPT),
+        ("Cannot read checkpoint", TRUNCATED_CKPT),
+    ),
+    BadInput(
+        "checkpoint trained on other data",
+        ("fit", "--config", SEQUENCE_GRU, *QUIET, "--ckpt_path", GOOD_CKPT),
+        ("another architecture", "(1, 64)", "(50, 64)", GOOD_CKPT),
+    ),
+)
+
+
+def prepare_workdir(workdir: Path) -> None:
+    """Write the files the cases use into ``workdir``: a trained checkpoint and broken variants of it.
+
+    The checkpoint comes from a tiny in-process fit of the regression config, under ``scratch/``
+    so that no run folder is left where the cases run.
+    """
+    from litzoo.cli import cli_main  # imported here: the case list itself needs no Lightning
+
+    scratch = workdir / "scratch"
+    scratch.mkdir()
+    old = Path.cwd()
+    os.chdir(scratch)
+    try:
+        cli = cli_main(["fit", "--config", REGRESSION, *SMALL])
+    finally:
+        os.chdir(old)
+    shutil.copyfile(scratch / cli.trainer.checkpoint_callback.best_model_path, workdir / GOOD_CKPT)
+    shutil.rmtree(scratch)
+    data = (workdir / GOOD_CKPT).read_bytes()
+    (workdir / TRUNCATED_CKPT).write_bytes(data[: len(data) // 2])
+    (workdir / TEXT_CKPT).write_text("these are my notes, not a checkpoint\n")
+    (workdir / TYPO_CONFIG).write_text("trainer:\n  max_epochz: 3\n")
+
 
 TRAIN = REPO_ROOT / "scripts" / "train.py"
 OUTPUT = REPO_ROOT / "docs" / "errors.md"

@@ -14,7 +14,6 @@ import argparse
 import inspect
 import math
 import pydoc
-import sys
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -22,8 +21,6 @@ from typing import Any
 import yaml
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-if str(REPO_ROOT) not in sys.path:
-    sys.path.insert(0, str(REPO_ROOT))
 
 #: Config folders that hold presets composed into an experiment, not experiments.
 PRESET_FOLDERS = ("trainer", "data")

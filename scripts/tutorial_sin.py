@@ -12,28 +12,19 @@ imports torch and nothing else, like the tutorial's script, and pays no start-up
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
-import sys
 from pathlib import Path
-from types import ModuleType
 
 import torch
 from torch.utils.data import DataLoader, Dataset
+
+from datamodules.sin_inverse import sin_inverse_samples
+from models.mlp import Feedforward
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SEED = 137  # the config's seed_everything
 DATA_SEED = 0  # RegressionDataModule's default seed
 SPLIT_SIZE = 2000
-
-
-def load_file(name: str, path: Path) -> ModuleType:
-    """Import one source file by path, without its package's ``__init__`` (which imports Lightning)."""
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[name] = module
-    spec.loader.exec_module(module)
-    return module
 
 
 class XYDataset(Dataset):
@@ -48,16 +39,14 @@ class XYDataset(Dataset):
 
 
 def train(epochs: int) -> dict[str, float]:
-    mlp = load_file("litzoo_mlp", REPO_ROOT / "models" / "mlp.py")
-    data = load_file("litzoo_sin_inverse", REPO_ROOT / "datamodules" / "sin_inverse.py")
     generator = torch.Generator().manual_seed(DATA_SEED)
-    train_xy = data.sin_inverse_samples(SPLIT_SIZE, generator)
-    val_xy = data.sin_inverse_samples(SPLIT_SIZE, generator)  # drawn second, as in the datamodule
+    train_xy = sin_inverse_samples(SPLIT_SIZE, generator)
+    val_xy = sin_inverse_samples(SPLIT_SIZE, generator)  # drawn second, as in the datamodule
 
     torch.manual_seed(SEED)
     train_loader = DataLoader(XYDataset(*train_xy), batch_size=64, shuffle=True)
     val_loader = DataLoader(XYDataset(*val_xy), batch_size=64)
-    net = mlp.Feedforward(input_size=1, depth=4, hidden_sizes=[64, 64, 64], output_size=1)
+    net = Feedforward(input_size=1, depth=4, hidden_sizes=[64, 64, 64], output_size=1)
     optimizer = torch.optim.Adam(net.parameters(), lr=0.01, weight_decay=1e-5)
     loss_fn = torch.nn.MSELoss()
     best = float("inf")

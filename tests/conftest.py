@@ -10,7 +10,7 @@ import pytest
 import torch
 import torchvision.datasets.cifar
 
-from tests.vision_files import write_cifar10, write_mnist
+from litzoo.dataset_files import write_cifar10, write_mnist
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = REPO_ROOT / "configs"

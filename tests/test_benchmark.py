@@ -10,7 +10,20 @@ from scripts import benchmark
 def test_step_case_writes_every_variant_against_the_plain_loop(in_tmp_dir, monkeypatch):
     monkeypatch.setattr(benchmark, "FAKE_MNIST_TRAIN", 3000)  # enough for two chunked batches
     out = in_tmp_dir / "results" / "bench.md"
-    benchmark.main(["--cases", "lenet5", "--repeats", "1", "--warmup", "16", "--steps", "16", "--out", "results/bench.md"])
+    benchmark.main(
+        [
+            "--cases",
+            "lenet5",
+            "--repeats",
+            "1",
+            "--warmup",
+            "16",
+            "--steps",
+            "16",
+            "--out",
+            "results/bench.md",
+        ]
+    )
     rows = [line.split(" | ") for line in out.read_text().splitlines() if line.startswith("| lenet5")]
     variants = [row[1] for row in rows]
     assert variants == [

@@ -12,8 +12,8 @@ import pytest
 import torch
 import yaml
 
+from litzoo.cli import cli_main
 from scripts.model_table import main as model_table
-from scripts.train import cli_main
 from tests.conftest import CONFIGS, QUIET
 
 #: Folders whose files are composed into an experiment config with a second --config, not run alone.

@@ -17,9 +17,9 @@ from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.trainer.connectors import signal_connector
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
-from scripts.train import cli_main
+from litzoo.cli import cli_main
+from litzoo.dataset_files import write_mnist
 from tests.conftest import CONFIGS, QUIET, REPO_ROOT, run_folders
-from tests.vision_files import write_mnist
 
 EXPERIMENT = str(CONFIGS / "mnist" / "simple_cnn.yaml")
 DDP_CPU = str(CONFIGS / "trainer" / "ddp_cpu.yaml")

@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from scripts.train import cli_main
+from litzoo.cli import cli_main
 from tests.conftest import CONFIGS, QUIET, REPO_ROOT
 
 SIZES = [

@@ -10,10 +10,9 @@ import pytest
 import torch
 from torch import nn
 
-from models.faults import check_checkpoint_fits_model, check_net_fits_data
-from scripts.bad_inputs import CASES, BadInput, prepare_workdir
-from scripts.error_table import TRAIN, last_paragraph
-from scripts.train import cli_main
+from litzoo.cli import cli_main
+from litzoo.faults import check_checkpoint_fits_model, check_net_fits_data
+from scripts.error_table import CASES, TRAIN, BadInput, last_paragraph, prepare_workdir
 from tests.conftest import run_folders
 
 #: Cases whose failure happens during training, after the run folder got its logs: the folder stays.

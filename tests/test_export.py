@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from scripts.export import load_task, main
-from scripts.train import cli_main
+from litzoo.cli import cli_main
+from litzoo.export import load_task, main
 from tests.conftest import CONFIGS, QUIET, run_folders
 
 TINY = ["--data.init_args.train_size", "64", "--data.init_args.val_size", "64", "--trainer.max_epochs", "1"]

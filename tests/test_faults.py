@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from models import Feedforward, RegressionTask
-from models.faults import AtomicCheckpointIO
-from scripts.run_folder import reserve_version
-from scripts.train import cli_main
+from litzoo.cli import cli_main
+from litzoo.faults import AtomicCheckpointIO
+from litzoo.run_folder import reserve_version
+from models import Feedforward
+from models.tasks import RegressionTask
 from tests.conftest import CONFIGS, QUIET, run_folders
 
 CONFIG = str(CONFIGS / "regression" / "mlp.yaml")
@@ -138,7 +139,7 @@ def test_sigterm_saves_a_checkpoint_and_resume_matches_an_uninterrupted_run(in_t
 
 
 def test_atomic_checkpoints_get_the_permissions_of_a_plain_save(tmp_path):
-    from models.faults.atomic_io import AtomicCheckpointIO
+    from litzoo.faults.atomic_io import AtomicCheckpointIO
 
     old_mask = os.umask(0o022)
     try:

@@ -7,7 +7,7 @@ import os
 import pytest
 import torch
 
-from scripts.gpu_probe import NVML_CHECK, skip_gpu_probing_without_gpu
+from litzoo.gpu_probe import NVML_CHECK, skip_gpu_probing_without_gpu
 
 no_gpu = pytest.mark.skipif(torch.cuda.device_count() > 0, reason="checks the machine without a GPU")
 

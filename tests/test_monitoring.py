@@ -13,11 +13,11 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from tensorboard.plugins.hparams import metadata as hparams_metadata
 from tensorboard.plugins.hparams import plugin_data_pb2
 
+from litzoo.callbacks.images import first_layer_maps
+from litzoo.cli import cli_main
+from litzoo.dataset_files import write_mnist
 from models import Feedforward, RecurrentNet, SimpleCNN
-from models.callbacks.images import first_layer_maps
-from scripts.train import cli_main
 from tests.conftest import CONFIGS, QUIET, run_folders
-from tests.vision_files import write_mnist
 
 MNIST_SIDE = 28
 NUM_CLASSES = 10
@@ -26,7 +26,7 @@ HIDDEN = 16
 MNIST_MLP = {
     "seed_everything": 0,
     "model": {
-        "class_path": "models.ClassificationTask",
+        "class_path": "models.tasks.ClassificationTask",
         "init_args": {
             "net": {"class_path": "models.Feedforward", "init_args": {"depth": 2, "hidden_sizes": [HIDDEN]}},
             "optimizer": {"class_path": "torch.optim.Adam", "init_args": {"lr": 0.01}},

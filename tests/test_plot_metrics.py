@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from matplotlib.image import imread
 
-from scripts.plot_metrics import main, read_csv, read_events
-from scripts.train import cli_main
+from litzoo.cli import cli_main
+from litzoo.plot_metrics import main, read_csv, read_events
 from tests.conftest import CONFIGS, QUIET, run_folders
 
 EPOCHS = 3

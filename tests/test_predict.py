@@ -9,11 +9,11 @@ import pytest
 import torch
 import yaml
 
-from scripts.checkpoint_lookup import CheckpointNotFoundError
-from scripts.train import cli_main
+from litzoo.checkpoint_lookup import CheckpointNotFoundError
+from litzoo.cli import cli_main
+from litzoo.dataset_files import write_mnist
 from tests.conftest import CONFIGS, QUIET, run_folders
 from tests.test_monitoring import MNIST_MLP
-from tests.vision_files import write_mnist
 
 REGRESSION = str(CONFIGS / "regression" / "mlp.yaml")
 TEST_SIZE = 50

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from models.callbacks import ThrottledProgressBar
-from scripts.train import cli_main
+from litzoo.callbacks import ThrottledProgressBar
+from litzoo.cli import cli_main
 from tests.conftest import CONFIGS
 
 #: 640 training samples in batches of 64: 10 batches per epoch.
@@ -34,7 +34,7 @@ def test_bar_skips_redraws_within_min_interval_but_draws_each_epochs_last_batch(
     min_interval, middle_drawn, in_tmp_dir, capsys
 ):
     bar = [
-        "--trainer.callbacks+=models.callbacks.ThrottledProgressBar",
+        "--trainer.callbacks+=litzoo.callbacks.ThrottledProgressBar",
         "--trainer.callbacks.min_interval", min_interval,
     ]  # fmt: skip
     cli_main([*SMALL_RUN, *bar])

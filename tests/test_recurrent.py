@@ -9,8 +9,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
+from litzoo.cli import cli_main
 from models import AttentionPooling, HandwrittenRNN, RecurrentNet, SimpleRNNCell
-from scripts.train import cli_main
 from tests.conftest import CONFIGS, QUIET
 
 STEPS, FEATURES, BATCH, HIDDEN, OUTPUTS = 6, 3, 4, 5, 2

@@ -11,8 +11,8 @@ import torch
 import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from models import RegressionTask
-from scripts.train import cli_main
+from litzoo.cli import cli_main
+from models.tasks import RegressionTask
 from tests.conftest import CONFIGS, QUIET, run_folders
 
 CONFIG = str(CONFIGS / "regression" / "mlp.yaml")

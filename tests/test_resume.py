@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from scripts.train import cli_main
+from litzoo.cli import cli_main
 from tests.conftest import CONFIGS, QUIET, run_folders
 
 CONFIG = str(CONFIGS / "regression" / "mlp.yaml")

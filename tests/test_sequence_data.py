@@ -7,7 +7,7 @@ import torch
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 from datamodules import SequenceRegressionDataModule
-from scripts.train import cli_main
+from litzoo.cli import cli_main
 from tests.conftest import CONFIGS, QUIET
 
 SEQUENCE_CONFIGS = sorted((CONFIGS / "sequence").glob("*.yaml"))

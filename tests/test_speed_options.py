@@ -8,8 +8,8 @@ import pytest
 import torch
 from lightning.pytorch import Trainer
 
-from models import ClassificationTask, Feedforward, SimpleCNN
-from models.tasks import speed
+from models import Feedforward, SimpleCNN
+from models.tasks import ClassificationTask, speed
 
 INPUT_SHAPE = (3, 16, 16)
 NUM_CLASSES = 10

@@ -19,9 +19,9 @@ from datamodules import CIFAR10DataModule, DatasetCorruptError, DatasetNotFoundE
 from datamodules.augment import random_crop_flip
 from datamodules.cifar10 import CIFAR10_MEAN, CIFAR10_STD, CROP_PADDING
 from datamodules.mnist import MNIST_MEAN, MNIST_STD
-from scripts.train import cli_main
+from litzoo.cli import cli_main
+from litzoo.dataset_files import write_mnist
 from tests.conftest import CONFIGS, QUIET
-from tests.vision_files import write_mnist
 
 N_TRAIN_MNIST, N_TEST_MNIST = 600, 200  # the fixtures' sizes
 N_TRAIN_CIFAR, N_TEST_CIFAR = 500, 100
@@ -333,7 +333,7 @@ def test_truncated_cifar_file_is_a_clear_error(cifar10_dir):
 TINY_MLP = {
     "seed_everything": 0,
     "model": {
-        "class_path": "models.ClassificationTask",
+        "class_path": "models.tasks.ClassificationTask",
         "init_args": {
             "net": {"class_path": "models.Feedforward", "init_args": {"depth": 2, "hidden_sizes": [32]}},
             "optimizer": {"class_path": "torch.optim.Adam", "init_args": {"lr": 0.01}},

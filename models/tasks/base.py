@@ -14,7 +14,7 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
 from torchmetrics import MaxMetric, MeanMetric, MetricCollection, MinMetric
 
-from models.faults.net_checks import check_net_fits_data
+from models.tasks.net_checks import check_net_fits_data
 from models.tasks.speed import IMAGE_BATCH_DIMS, compile_net, use_channels_last
 
 Split = Literal["train", "val", "test"]

@@ -4,13 +4,13 @@ The CLI (``scripts/train.py``) enables every callback here by default; each has 
 turns it off (see the classes).
 """
 
-from models.callbacks.checkpointing import LastCheckpoint, PeriodicCheckpoint, RNGStateCheckpoint
-from models.callbacks.confusion import ConfusionMatrixFigure
-from models.callbacks.csv_logger import ResumableCSVLogger
-from models.callbacks.hparams import HParamsMetrics
-from models.callbacks.images import FirstLayerWeights, SampleImages
-from models.callbacks.predictions import PredictionsCSV
-from models.callbacks.progress import ThrottledProgressBar
+from litzoo.callbacks.checkpointing import LastCheckpoint, PeriodicCheckpoint, RNGStateCheckpoint
+from litzoo.callbacks.confusion import ConfusionMatrixFigure
+from litzoo.callbacks.csv_logger import ResumableCSVLogger
+from litzoo.callbacks.hparams import HParamsMetrics
+from litzoo.callbacks.images import FirstLayerWeights, SampleImages
+from litzoo.callbacks.predictions import PredictionsCSV
+from litzoo.callbacks.progress import ThrottledProgressBar
 
 __all__ = [
     "ConfusionMatrixFigure",

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from torch.utils.hooks import RemovableHandle
 from torchmetrics.classification import MulticlassConfusionMatrix
 
-from models.callbacks.tensorboard import tensorboard_writer
+from litzoo.callbacks.tensorboard import tensorboard_writer
 from models.tasks import ClassificationTask
 
 #: Above this many classes the per-cell counts are unreadable and left out; the colours remain.

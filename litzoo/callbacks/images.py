@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torchvision.utils import make_grid
 
-from models.callbacks.tensorboard import tensorboard_writer
+from litzoo.callbacks.tensorboard import tensorboard_writer
 from models.mlp import DenseLayer
 
 #: Image channel counts TensorBoard can show as one picture (grey or RGB).

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from scripts.run_folder import run_folders
+from litzoo.run_folder import run_folders
 
 LAST_CHECKPOINT = "last.ckpt"
 

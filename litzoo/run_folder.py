@@ -12,7 +12,7 @@ from jsonargparse import Namespace
 from lightning.pytorch.cli import SaveConfigCallback
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
-from models.faults.checkpoint_checks import SPECIAL_CKPT_PATHS
+from litzoo.faults.checkpoint_checks import SPECIAL_CKPT_PATHS
 
 VERSION_PATTERN = re.compile(r"^version_(\d+)$")
 #: Lightning's name for the checkpoint its SLURM auto-requeue saves: ``hpc_ckpt_<K>.ckpt``.

@@ -12,7 +12,7 @@ from jsonargparse import Namespace
 from lightning.pytorch.cli import LightningArgumentParser
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
-from models.callbacks import (
+from litzoo.callbacks import (
     ConfusionMatrixFigure,
     FirstLayerWeights,
     HParamsMetrics,
@@ -21,12 +21,12 @@ from models.callbacks import (
     RNGStateCheckpoint,
     SampleImages,
 )
-from scripts.checkpoint_lookup import resolve_checkpoint
-from scripts.run_folder import experiment_from_configs, file_loggers
+from litzoo.checkpoint_lookup import resolve_checkpoint
+from litzoo.run_folder import experiment_from_configs, file_loggers
 
 DEFAULT_SAVE_DIR = "lightning_logs"
 NAMED_CHECKPOINTS = ("best", "last")
-PROGRESS_BAR = "models.callbacks.ThrottledProgressBar"
+PROGRESS_BAR = "litzoo.callbacks.ThrottledProgressBar"
 
 #: Every run logs to TensorBoard and to ``metrics.csv``, both in the same run folder (the CLI gives
 #: every logger with a ``save_dir`` the same name and version). ``default_hp_metric`` is off because
@@ -36,7 +36,7 @@ DEFAULT_LOGGERS: list[dict[str, Any]] = [
         "class_path": "lightning.pytorch.loggers.TensorBoardLogger",
         "init_args": {"save_dir": DEFAULT_SAVE_DIR, "default_hp_metric": False, "log_graph": False},
     },
-    {"class_path": "models.callbacks.ResumableCSVLogger", "init_args": {"save_dir": DEFAULT_SAVE_DIR}},
+    {"class_path": "litzoo.callbacks.ResumableCSVLogger", "init_args": {"save_dir": DEFAULT_SAVE_DIR}},
 ]
 
 
@@ -73,7 +73,7 @@ def resolve_named_checkpoint(config: Namespace) -> None:
 
 
 def default_progress_bar(config: Namespace) -> None:
-    """Use :class:`~models.callbacks.ThrottledProgressBar` (tqdm, redrawn at most 10 times a second).
+    """Use :class:`~litzoo.callbacks.ThrottledProgressBar` (tqdm, redrawn at most 10 times a second).
 
     Only when the bar is enabled and no progress bar was chosen in ``trainer.callbacks`` (Lightning
     refuses a progress-bar callback together with ``enable_progress_bar: false``); a bar chosen there,

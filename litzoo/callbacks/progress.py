@@ -28,7 +28,9 @@ class ThrottledProgressBar(TQDMProgressBar):
         self, refresh_rate: int = 1, process_position: int = 0, leave: bool = False, min_interval: float = 0.1
     ) -> None:
         if min_interval < 0:
-            raise ValueError(f"ThrottledProgressBar: min_interval must be 0 or more seconds, got {min_interval}.")
+            raise ValueError(
+                f"ThrottledProgressBar: min_interval must be 0 or more seconds, got {min_interval}."
+            )
         super().__init__(refresh_rate=refresh_rate, process_position=process_position, leave=leave)
         self.min_interval = min_interval
         self._last_draw = float("-inf")

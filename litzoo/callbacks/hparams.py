@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from torch.utils.tensorboard.summary import hparams as hparams_summaries
 
-from models.callbacks.tensorboard import tensorboard_writer
+from litzoo.callbacks.tensorboard import tensorboard_writer
 
 #: The trainer settings that change what a run learns, shown beside the model and data ones.
 TRAINER_HPARAMS = ("max_epochs", "accumulate_grad_batches", "gradient_clip_val", "precision")

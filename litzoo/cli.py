@@ -1,0 +1,292 @@
+"""litzoo's command line: ``litzoo {fit,validate,test,predict} --config CONFIG.yaml``.
+
+``python scripts/train.py ...`` is the same command, for a clone that is run in place.
+
+Every config picks a task (``model``), an architecture inside it (``model.init_args.net``) and a
+datamodule (``data``); values that depend on the data (input shape, number of classes/outputs) are
+linked from the datamodule into the model, so no config repeats them.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from jsonargparse import Namespace
+from lightning.pytorch import LightningDataModule
+from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.utilities.rank_zero import rank_zero_info
+
+import datamodules  # noqa: F401  (registers the datamodules for short class paths)
+import models  # noqa: F401  (registers the architectures for short class paths)
+from datamodules.vision import DatasetCorruptError, DatasetNotFoundError
+from litzoo.callbacks import LastCheckpoint
+from litzoo.faults import (
+    DataSanityCheck,
+    NonFiniteLossGuard,
+    SaveOnInterrupt,
+    check_checkpoint_fits_model,
+    check_checkpoint_readable,
+    use_atomic_checkpoint_io,
+)
+from litzoo.gpu_probe import skip_gpu_probing_without_gpu
+from litzoo.monitoring import (
+    DEFAULT_LOGGERS,
+    add_monitoring_arguments,
+    default_progress_bar,
+    resolve_named_checkpoint,
+)
+from litzoo.run_folder import (
+    RunConfigSaver,
+    experiment_from_configs,
+    file_loggers,
+    is_global_zero,
+    release_version,
+    reserve_version,
+    run_folder_of_checkpoint,
+    slurm_requeued_run_folder,
+    version_number,
+)
+from models.mlp import flat_size
+from models.tasks import TaskModule
+
+
+def outputs_per_sample(datamodule: LightningDataModule) -> int:
+    """How many outputs the net must produce: classes for classification, targets for regression."""
+    return getattr(datamodule, "num_classes", None) or datamodule.num_outputs
+
+
+def give_net_config_init_args(cli: LightningCLI) -> None:
+    """Make sure the net's recorded config has an ``init_args`` block, even when every argument is linked.
+
+    Lightning records instantiation-linked values into the checkpoint's hyperparameters under
+    ``net.init_args`` of its config dump, and asserts that block exists; for a net configured by
+    ``class_path`` alone (e.g. LeNet-5, whose arguments all come from the data) the dump omits it.
+    ``_dump_config`` is cached, so the block added here is the one Lightning then fills.
+    """
+    cli._dump_config()
+    dump = cli.config_dump
+    net = (dump.get("model") or {}).get("init_args", {}).get("net") if isinstance(dump, dict) else None
+    if isinstance(net, dict) and "class_path" in net:
+        net.setdefault("init_args", {})
+
+
+def clip_chunks_like_the_trainer(config: Namespace) -> None:
+    """With ``model.init_args.chunk_size``, clip each chunk's gradients as the trainer config asks.
+
+    A chunked task steps its optimizer itself (manual optimization), where Lightning refuses
+    ``trainer.gradient_clip_val``. So that an experiment that clips (the recurrent configs) keeps
+    clipping when ``configs/speed/chunked.yaml`` is composed onto it, the trainer's norm clipping
+    moves to the task's ``gradient_clip_val``, which clips every chunk the same way.
+    """
+    init_args = getattr(config.get("model"), "init_args", None)
+    trainer = config.trainer
+    clip = trainer.get("gradient_clip_val")
+    if init_args is None or init_args.get("chunk_size") is None or clip is None:
+        return
+    chunked = f"model.init_args.chunk_size={init_args.chunk_size} steps the optimizer inside the task"
+    algorithm = trainer.get("gradient_clip_algorithm") or "norm"
+    if algorithm != "norm":
+        raise ValueError(
+            f"{chunked}, which clips gradients by norm only; trainer.gradient_clip_algorithm={algorithm!r} "
+            "cannot apply there. Use --trainer.gradient_clip_algorithm norm, or drop chunk_size."
+        )
+    own = init_args.get("gradient_clip_val")
+    if own is not None and own != clip:
+        raise ValueError(
+            f"{chunked} and clips with its own gradient_clip_val={own}, but the trainer asks for "
+            f"gradient_clip_val={clip}. Give one value: --trainer.gradient_clip_val null, or the same "
+            "number to both."
+        )
+    init_args.gradient_clip_val = clip
+    trainer.gradient_clip_val = None
+    trainer.gradient_clip_algorithm = None
+
+
+class LitzooCLI(LightningCLI):
+    """LightningCLI with litzoo's defaults: data-derived links, checkpoints, run folders."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        """Parse, build and run; a run that fails before writing anything gives its run folder back."""
+        self._reserved_run_dir: Path | None = None
+        self._checkpoint: dict | None = None
+        try:
+            super().__init__(*args, **kwargs)
+        except BaseException:
+            if self._reserved_run_dir is not None:
+                release_version(self._reserved_run_dir)
+            raise
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        parser.add_argument(
+            "--experiment",
+            type=str | None,
+            default=None,
+            help="Run folder name under lightning_logs/ (default: derived from the --config path).",
+        )
+        # Values that come from the data. A link whose target the chosen class does not accept, or
+        # whose source attribute the chosen datamodule does not have, is skipped, so one set of links
+        # serves every task, architecture and datamodule. Classification datamodules define
+        # `num_classes`, regression ones `num_outputs`; each reaches only the task that takes it.
+        for target in ("model.init_args.input_shape", "model.init_args.net.init_args.input_shape"):
+            parser.link_arguments("data.input_shape", target, apply_on="instantiate")
+        parser.link_arguments(
+            "data.input_shape", "model.init_args.net.init_args.input_size", flat_size, apply_on="instantiate"
+        )
+        parser.link_arguments("data.num_classes", "model.init_args.num_classes", apply_on="instantiate")
+        parser.link_arguments("data.num_outputs", "model.init_args.num_outputs", apply_on="instantiate")
+        for name in ("num_classes", "num_outputs", "output_size"):
+            parser.link_arguments(
+                "data", f"model.init_args.net.init_args.{name}", outputs_per_sample, apply_on="instantiate"
+            )
+
+        parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
+        parser.set_defaults({"checkpoint.filename": "best-{epoch:03d}", "checkpoint.save_last": False})
+        parser.link_arguments("model", "checkpoint.monitor", lambda m: m.monitor, apply_on="instantiate")
+        parser.link_arguments("model", "checkpoint.mode", lambda m: m.best_mode, apply_on="instantiate")
+        parser.add_lightning_class_args(LearningRateMonitor, "lr_monitor")
+        add_monitoring_arguments(parser)  # images, confusion matrix, HParams, predictions CSV, RNG...
+        # `last.ckpt` after every epoch, so a crash (even kill -9) loses at most one epoch, and when
+        # training ends. A checkpoint of its own because Lightning's `save_last` rewrites last.ckpt only
+        # in epochs that saved a new best; `every_n_train_steps` here saves it more often for long epochs.
+        parser.add_lightning_class_args(LastCheckpoint, "last_checkpoint")
+        parser.set_defaults(
+            {"last_checkpoint.filename": "last", "last_checkpoint.enable_version_counter": False}
+        )
+        parser.add_lightning_class_args(NonFiniteLossGuard, "nan_guard")
+        parser.add_lightning_class_args(DataSanityCheck, "data_check")
+        parser.add_lightning_class_args(SaveOnInterrupt, "save_on_interrupt")
+
+    def parse_arguments(self, parser: LightningArgumentParser, args) -> None:
+        """Parse, then settle ``--ckpt_path`` before Lightning reads the file's hyperparameters.
+
+        ``best|last`` becomes that file of the experiment's latest training run, and a missing or
+        unreadable file fails here, before any run folder is reserved. The file is read once.
+        """
+        super().parse_arguments(parser, args)
+        subcommand = self.config.get("subcommand")
+        if subcommand:
+            resolve_named_checkpoint(self.config[subcommand])
+            self._checkpoint = check_checkpoint_readable(self.config[subcommand].get("ckpt_path"))
+
+    def before_instantiate_classes(self) -> None:
+        """Settle the config: the default progress bar, chunked clipping, and the run folder.
+
+        Every logger gets the same run folder, ``<save_dir>/<experiment>/version_N``. Each run
+        reserves a fresh ``version_N``, except ``fit --ckpt_path <run>/checkpoints/X.ckpt``, which
+        resumes and keeps logging into ``<run>``, and a requeued SLURM job, which continues the run
+        whose hpc checkpoint it resumes from. Only rank 0 reserves; other ranks learn the folder
+        from it through Lightning's broadcast of ``trainer.log_dir``.
+        """
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        default_progress_bar(config)
+        clip_chunks_like_the_trainer(config)
+        loggers = file_loggers(config)
+        if not loggers:
+            return
+        config.experiment = config.experiment or experiment_from_configs(config.get("config"))
+        save_dir = Path(loggers[0].init_args.save_dir)
+        resumed = run_folder_of_checkpoint(config.get("ckpt_path")) if self.subcommand == "fit" else None
+        fitting = self.subcommand == "fit" and resumed is None
+        requeued = slurm_requeued_run_folder(save_dir / config.experiment) if fitting else None
+        if resumed is not None:
+            run_dir = resumed
+            if resumed.resolve().is_relative_to(save_dir.resolve()):
+                config.experiment = resumed.parent.resolve().relative_to(save_dir.resolve()).as_posix()
+            else:  # a run from another log root: keep logging where it lives
+                save_dir = resumed.parent
+                config.experiment = ""
+        elif requeued is not None:
+            run_dir = requeued
+        elif is_global_zero():
+            run_dir = self._reserved_run_dir = reserve_version(save_dir / config.experiment)
+        else:
+            run_dir = None
+        for logger in loggers:
+            logger.init_args.save_dir = str(save_dir)
+            logger.init_args.name = config.experiment
+            # The number, not the folder name: both loggers name the folder version_N from it, and
+            # the progress bar shows it (a string would show as its last four characters).
+            logger.init_args.version = None if run_dir is None else version_number(run_dir)
+        if config.trainer.get("default_root_dir") is None:
+            # Where Lightning's SLURM auto-requeue saves hpc_ckpt_K.ckpt and looks for it on restart.
+            config.trainer.default_root_dir = str(run_dir or save_dir / config.experiment)
+
+    def instantiate_classes(self) -> None:
+        """Build model, data and trainer, then check that a --ckpt_path fits the model."""
+        give_net_config_init_args(self)
+        super().instantiate_classes()
+        if self._checkpoint is not None:
+            config = self.config[self.subcommand] if self.subcommand else self.config
+            checkpoint, self._checkpoint = self._checkpoint, None  # memory-mapped; let it go after
+            check_checkpoint_fits_model(checkpoint, self.model, config.ckpt_path)
+
+    def instantiate_trainer(self, **kwargs):
+        trainer = super().instantiate_trainer(**kwargs)
+        use_atomic_checkpoint_io(trainer.strategy)
+        return trainer
+
+    def after_fit(self) -> None:
+        """End a training run by saying how good it got and where the best checkpoint is."""
+        checkpoint = self.trainer.checkpoint_callback
+        if checkpoint is None or checkpoint.best_model_score is None:
+            return
+        rank_zero_info(
+            f"Best {checkpoint.monitor} = {checkpoint.best_model_score.item():.6g}  "
+            f"(checkpoint: {checkpoint.best_model_path})\nRun folder: {self.trainer.log_dir}"
+        )
+
+
+def cli_main(args: list[str] | None = None, run: bool = True) -> LitzooCLI:
+    """Build (and with ``run``, execute) the CLI; ``args`` as on the command line, ``None`` = sys.argv.
+
+    ``run=False`` takes no subcommand and only instantiates model, data and trainer (benchmarks use it).
+    """
+    skip_gpu_probing_without_gpu()
+    return LitzooCLI(
+        TaskModule,
+        LightningDataModule,
+        subclass_mode_model=True,
+        subclass_mode_data=True,
+        auto_configure_optimizers=False,
+        save_config_callback=RunConfigSaver,
+        trainer_defaults={"logger": DEFAULT_LOGGERS},
+        args=args,
+        run=run,
+    )
+
+
+#: What litzoo raises for bad input (a config value, data, a checkpoint) or a diverging run. Run as a
+#: script, these end with their message alone; any other exception keeps its traceback.
+USER_ERRORS = (ValueError, FileNotFoundError, FloatingPointError, DatasetNotFoundError, DatasetCorruptError)
+TRACEBACK_VARIABLE = "LITZOO_TRACEBACK"
+
+
+def root_cause(error: BaseException) -> BaseException:
+    """The innermost bad-input error under ``error``.
+
+    jsonargparse reports an exception raised in a constructor (say "LeNet5 needs 1x32x32 input...")
+    wrapped in a "Does not validate against any of the Union subtypes ... Given value: Namespace(...)"
+    error of its own; the user's answer is the original message.
+    """
+    while True:
+        inner = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
+        if not isinstance(inner, USER_ERRORS):
+            return error
+        error = inner
+
+
+def main() -> None:
+    try:
+        cli_main()
+    except USER_ERRORS as error:
+        if os.environ.get(TRACEBACK_VARIABLE):
+            raise
+        cause = root_cause(error)
+        sys.exit(f"error: {cause}\n(For the full traceback, run again with {TRACEBACK_VARIABLE}=1.)")
+
+
+if __name__ == "__main__":
+    main()
