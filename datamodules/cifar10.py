@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from torchvision import datasets
 
 from datamodules.augment import normalize_uint8, random_crop_flip
-from datamodules.vision import DEFAULT_SPLIT_SEED, DEFAULT_VAL_SIZE, VisionDataModule
+from datamodules.vision import VisionDataModule
 
 #: Per-channel (R, G, B) mean and standard deviation of the CIFAR-10 training pixels on the [0, 1] scale.
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
@@ -40,21 +41,10 @@ class CIFAR10DataModule(VisionDataModule):
     class_names = CIFAR10_CLASSES
     input_shape = (3, 32, 32)
 
-    def __init__(
-        self,
-        data_dir: str | Path = "data/",
-        download: bool = True,
-        batch_size: int = 64,
-        val_size: int | float = DEFAULT_VAL_SIZE,
-        split_seed: int = DEFAULT_SPLIT_SEED,
-        augment: bool = True,
-        num_workers: int = 0,
-        pin_memory: bool = False,
-        persistent_workers: bool = False,
-    ) -> None:
-        super().__init__(
-            data_dir, download, batch_size, val_size, split_seed, num_workers, pin_memory, persistent_workers
-        )
+    def __init__(self, data_dir: str | Path = "data/", augment: bool = True, **options: Any) -> None:
+        """``augment``: random crop (padding 4) and horizontal flip of training batches; ``options``: see
+        :class:`~datamodules.vision.VisionDataModule` (download, batch_size, val_size, split_seed, loaders)."""
+        super().__init__(data_dir, **options)
         self.save_hyperparameters()
         self.augment = augment
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from torchvision import datasets
 
 from datamodules.augment import normalize_uint8, pad_centered
-from datamodules.vision import DEFAULT_SPLIT_SEED, DEFAULT_VAL_SIZE, VisionDataModule
+from datamodules.vision import VisionDataModule
 
 #: Mean and standard deviation of the MNIST training pixels on the [0, 1] scale.
 MNIST_MEAN = (0.1307,)
@@ -40,21 +41,10 @@ class MNISTDataModule(VisionDataModule):
     num_classes = 10
     class_names = tuple(datasets.MNIST.classes)
 
-    def __init__(
-        self,
-        data_dir: str | Path = "data/",
-        download: bool = True,
-        batch_size: int = 64,
-        val_size: int | float = DEFAULT_VAL_SIZE,
-        split_seed: int = DEFAULT_SPLIT_SEED,
-        pad_to: int | None = None,
-        num_workers: int = 0,
-        pin_memory: bool = False,
-        persistent_workers: bool = False,
-    ) -> None:
-        super().__init__(
-            data_dir, download, batch_size, val_size, split_seed, num_workers, pin_memory, persistent_workers
-        )
+    def __init__(self, data_dir: str | Path = "data/", pad_to: int | None = None, **options: Any) -> None:
+        """``pad_to``: zero-pad the 28x28 digits to this side (LeNet-5 reads 32x32); ``options``: see
+        :class:`~datamodules.vision.VisionDataModule` (download, batch_size, val_size, split_seed, loaders)."""
+        super().__init__(data_dir, **options)
         if pad_to is not None and pad_to < MNIST_SIDE:
             raise ValueError(
                 f"MNISTDataModule: pad_to={pad_to} is smaller than the {MNIST_SIDE}x{MNIST_SIDE} digits; use None or at least {MNIST_SIDE}."

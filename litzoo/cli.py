@@ -15,7 +15,7 @@ from pathlib import Path
 
 from jsonargparse import Namespace
 from lightning.pytorch import LightningDataModule
-from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
@@ -34,7 +34,8 @@ from litzoo.faults import (
 from litzoo.gpu_probe import skip_gpu_probing_without_gpu
 from litzoo.monitoring import (
     DEFAULT_LOGGERS,
-    add_monitoring_arguments,
+    DEFAULTS_CONFIG,
+    add_run_essentials,
     default_progress_bar,
     resolve_named_checkpoint,
 )
@@ -146,8 +147,7 @@ class LitzooCLI(LightningCLI):
         parser.set_defaults({"checkpoint.filename": "best-{epoch:03d}", "checkpoint.save_last": False})
         parser.link_arguments("model", "checkpoint.monitor", lambda m: m.monitor, apply_on="instantiate")
         parser.link_arguments("model", "checkpoint.mode", lambda m: m.best_mode, apply_on="instantiate")
-        parser.add_lightning_class_args(LearningRateMonitor, "lr_monitor")
-        add_monitoring_arguments(parser)  # images, confusion matrix, HParams, predictions CSV, RNG...
+        add_run_essentials(parser)  # RNG state for exact resume, predictions.csv
         # `last.ckpt` after every epoch, so a crash (even kill -9) loses at most one epoch, and when
         # training ends. A checkpoint of its own because Lightning's `save_last` rewrites last.ckpt only
         # in epochs that saved a new best; `every_n_train_steps` here saves it more often for long epochs.
@@ -239,6 +239,10 @@ class LitzooCLI(LightningCLI):
         )
 
 
+#: LightningCLI's subcommands, each of which reads :data:`~litzoo.monitoring.DEFAULTS_CONFIG` first.
+SUBCOMMANDS = ("fit", "validate", "test", "predict")
+
+
 def cli_main(args: list[str] | None = None, run: bool = True) -> LitzooCLI:
     """Build (and with ``run``, execute) the CLI; ``args`` as on the command line, ``None`` = sys.argv.
 
@@ -252,6 +256,7 @@ def cli_main(args: list[str] | None = None, run: bool = True) -> LitzooCLI:
         subclass_mode_data=True,
         auto_configure_optimizers=False,
         save_config_callback=RunConfigSaver,
+        parser_kwargs={subcommand: {"default_config_files": [DEFAULTS_CONFIG]} for subcommand in SUBCOMMANDS},
         trainer_defaults={"logger": DEFAULT_LOGGERS},
         args=args,
         run=run,

@@ -1,4 +1,4 @@
-"""The CLI's monitoring defaults: loggers, monitoring callbacks and their options, progress bar, best/last.
+"""The CLI's run defaults: loggers, the callbacks every run needs, the defaults config, progress bar, best/last.
 
 Kept out of ``train.py`` so the CLI class only says *when* each piece is applied.
 """
@@ -12,19 +12,14 @@ from jsonargparse import Namespace
 from lightning.pytorch.cli import LightningArgumentParser
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
-from litzoo.callbacks import (
-    ConfusionMatrixFigure,
-    FirstLayerWeights,
-    HParamsMetrics,
-    PeriodicCheckpoint,
-    PredictionsCSV,
-    RNGStateCheckpoint,
-    SampleImages,
-)
+from litzoo.callbacks import PredictionsCSV, RNGStateCheckpoint
 from litzoo.checkpoint_lookup import resolve_checkpoint
 from litzoo.run_folder import experiment_from_configs, file_loggers
 
 DEFAULT_SAVE_DIR = "lightning_logs"
+#: Read before any ``--config``: the monitoring callbacks (images, confusion matrix, HParams, learning
+#: rate) as an editable ``trainer.callbacks`` list; see the file for how to add, replace or drop them.
+DEFAULTS_CONFIG = str(Path(__file__).with_name("defaults.yaml"))
 NAMED_CHECKPOINTS = ("best", "last")
 PROGRESS_BAR = "litzoo.callbacks.ThrottledProgressBar"
 
@@ -40,19 +35,14 @@ DEFAULT_LOGGERS: list[dict[str, Any]] = [
 ]
 
 
-def add_monitoring_arguments(parser: LightningArgumentParser) -> None:
-    """Callbacks every run gets, each with its options on the command line and in YAML.
+def add_run_essentials(parser: LightningArgumentParser) -> None:
+    """Callbacks every run needs whatever its config says, each with its options on the command line.
 
-    ``--sample_images.num_images 0``, ``--weight_images.every_n_epochs 0``,
-    ``--confusion_matrix.every_n_epochs 0`` and ``--predictions.filename null`` turn the matching
-    output off; ``--periodic_checkpoint.every_n_epochs N`` turns periodic checkpoints on.
+    The RNG state goes into every checkpoint so a resumed run draws what an uninterrupted one would;
+    ``predict`` writes ``predictions.csv`` (``--predictions.filename null`` turns it off). Checkpoints
+    and fault guards are added by the CLI class itself; monitoring extras are in :data:`DEFAULTS_CONFIG`.
     """
-    parser.add_lightning_class_args(SampleImages, "sample_images")
-    parser.add_lightning_class_args(FirstLayerWeights, "weight_images")
-    parser.add_lightning_class_args(ConfusionMatrixFigure, "confusion_matrix")
-    parser.add_lightning_class_args(HParamsMetrics, "hparams_metrics")
     parser.add_lightning_class_args(PredictionsCSV, "predictions")
-    parser.add_lightning_class_args(PeriodicCheckpoint, "periodic_checkpoint")
     parser.add_lightning_class_args(RNGStateCheckpoint, "rng_state")
 
 

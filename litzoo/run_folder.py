@@ -19,18 +19,27 @@ VERSION_PATTERN = re.compile(r"^version_(\d+)$")
 HPC_CHECKPOINT_PREFIX = "hpc_ckpt_"
 
 
-#: Config folders whose files compose onto an experiment config without changing what it trains.
-PRESET_FOLDERS = ("trainer", "speed")
+#: Config folders whose files compose onto an experiment config (where it runs, how fast, on which
+#: copy of the data) and so never name the experiment: ``--config configs/mnist/lenet5.yaml --config
+#: configs/data/mnist.yaml`` is still the run ``mnist/lenet5``.
+PRESET_FOLDERS = ("data", "speed", "trainer")
+#: Folders under ``configs/`` that hold no configs at all (sweep search spaces).
+NON_CONFIG_FOLDERS = ("search",)
+
+
+def is_experiment_config(path: os.PathLike | str) -> bool:
+    """Whether ``path`` is an experiment config (one that names a run), not a preset or a search space."""
+    return Path(str(path)).parent.name not in (*PRESET_FOLDERS, *NON_CONFIG_FOLDERS)
 
 
 def experiment_from_configs(config_paths: Iterable[os.PathLike | str] | None) -> str:
     """Experiment name from the experiment config: ``configs/cifar10/resnet18.yaml`` -> ``cifar10/resnet18``.
 
-    Presets (files in a ``trainer`` or ``speed`` folder) only say where and how fast a run goes, not
-    what it trains, so they never name the experiment. Without any config it is called ``default``.
+    Presets (files in a folder of :data:`PRESET_FOLDERS`) only say where, how fast or on which copy of
+    the data a run goes, not what it trains, so they never name the experiment; the last other config
+    does. Without any config it is called ``default``.
     """
-    candidates = [Path(str(p)) for p in config_paths or []]
-    candidates = [p for p in candidates if p.parent.name not in PRESET_FOLDERS]
+    candidates = [Path(str(p)) for p in config_paths or [] if is_experiment_config(p)]
     if not candidates:
         return "default"
     path = candidates[-1].with_suffix("")

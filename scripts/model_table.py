@@ -20,10 +20,10 @@ from typing import Any
 
 import yaml
 
+from litzoo.run_folder import is_experiment_config
+
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
-#: Config folders that hold presets composed into an experiment, not experiments.
-PRESET_FOLDERS = ("trainer", "data")
 DATAMODULE_SUFFIX = "DataModule"
 
 
@@ -78,7 +78,7 @@ def experiment_configs(roots: Iterable[Path]) -> list[Path]:
     configs = []
     for root in roots:
         paths = [root] if root.is_file() else sorted(root.rglob("*.yaml"))
-        configs += [p for p in paths if not set(p.parent.parts) & set(PRESET_FOLDERS)]
+        configs += [p for p in paths if is_experiment_config(p)]
     return configs
 
 

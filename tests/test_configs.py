@@ -13,11 +13,10 @@ import torch
 import yaml
 
 from litzoo.cli import cli_main
+from litzoo.run_folder import experiment_from_configs, is_experiment_config
 from scripts.model_table import main as model_table
 from tests.conftest import CONFIGS, QUIET
 
-#: Folders whose files are composed into an experiment config with a second --config, not run alone.
-COMPOSED_FOLDERS = ("trainer", "data", "speed")
 #: How each config folder gets its data in tests: the fixture that writes a tiny dataset in
 #: torchvision's layout, or None for configs whose datamodule generates its data in memory.
 DATA_FOR_FOLDER: dict[str, str | None] = {
@@ -32,11 +31,7 @@ FIXTURE_VAL_SIZE = "100"
 #: would only cost CPU time (with 8, one ResNet-18 step takes a few seconds on 2 CPU cores).
 FIXTURE_BATCH_SIZE = "8"
 
-EXPERIMENT_CONFIGS = sorted(
-    path
-    for path in CONFIGS.rglob("*.yaml")
-    if not set(path.relative_to(CONFIGS).parts[:-1]) & set(COMPOSED_FOLDERS)
-)
+EXPERIMENT_CONFIGS = sorted(path for path in CONFIGS.rglob("*.yaml") if is_experiment_config(path))
 
 
 def config_id(path: Path) -> str:
@@ -205,6 +200,33 @@ def test_cnn_learns_mnist_format_data(config, request, in_tmp_dir):
     assert accuracy > LEARNED_ACCURACY, (
         f"{config}: test accuracy {accuracy:.3f} after {LEARNING_EPOCHS} epochs"
     )
+
+
+def test_model_table_lists_every_experiment_config_by_default(capsys):
+    """With no arguments (all of configs/), presets and search spaces are skipped, every experiment listed."""
+    model_table([])
+    rows = capsys.readouterr().out.splitlines()[2:]
+    listed = sorted(row.rsplit("`configs/", 1)[1].removesuffix("` |") for row in rows)
+    assert listed == sorted(path.relative_to(CONFIGS).as_posix() for path in EXPERIMENT_CONFIGS)
+    assert not any(
+        folder in listed_path for listed_path in listed for folder in ("trainer/", "speed/", "data/")
+    )
+
+
+@pytest.mark.parametrize(
+    ("configs", "experiment"),
+    [
+        (["configs/mnist/lenet5.yaml", "configs/data/mnist.yaml"], "mnist/lenet5"),
+        (
+            ["configs/data/cifar10.yaml", "configs/cifar10/resnet18.yaml", "configs/trainer/gpu.yaml"],
+            "cifar10/resnet18",
+        ),
+        (["configs/mnist/lstm.yaml", "configs/speed/chunked.yaml"], "mnist/lstm"),
+        (["configs/trainer/cpu.yaml"], "default"),
+    ],
+)
+def test_presets_never_name_the_experiment(configs: list[str], experiment: str):
+    assert experiment_from_configs(configs) == experiment
 
 
 def test_model_table_counts_the_configured_nets(capsys):

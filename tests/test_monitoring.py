@@ -16,6 +16,7 @@ from tensorboard.plugins.hparams import plugin_data_pb2
 from litzoo.callbacks.images import first_layer_maps
 from litzoo.cli import cli_main
 from litzoo.dataset_files import write_mnist
+from litzoo.monitoring import DEFAULTS_CONFIG
 from models import Feedforward, RecurrentNet, SimpleCNN
 from tests.conftest import CONFIGS, QUIET, run_folders
 
@@ -118,12 +119,11 @@ def test_metrics_csv_in_the_same_run_folder(mnist_runs):
     assert hparams["net"]["init_args"]["hidden_sizes"] == [HIDDEN]  # both loggers wrote the same hparams
 
 
-def test_monitoring_outputs_can_be_turned_off(in_tmp_dir):
-    off = [
-        "--sample_images.num_images", "0",
-        "--weight_images.every_n_epochs", "0",
-        "--confusion_matrix.every_n_epochs", "0",
-    ]  # fmt: skip
+def test_monitoring_callbacks_come_from_the_defaults_config_and_can_be_dropped(in_tmp_dir):
+    """The image callbacks are litzoo/defaults.yaml's list, not forced in code: an empty list drops them."""
+    defaults = yaml.safe_load(Path(DEFAULTS_CONFIG).read_text())["trainer"]["callbacks"]
+    assert "litzoo.callbacks.SampleImages" in {callback["class_path"] for callback in defaults}
+    off = ["--trainer.callbacks=[]"]
     config = in_tmp_dir / "mnist_mlp.yaml"
     config.write_text(yaml.safe_dump(MNIST_MLP))
     data = ["--data.init_args.data_dir", str(write_mnist(in_tmp_dir / "data", n_train=200, n_test=50))]

@@ -71,9 +71,15 @@ def test_resumed_run_equals_uninterrupted_run(tmp_path, monkeypatch):
     assert csv_column(interrupted_run, "val/mse_best")[-1] == min(mse)
 
 
+PERIODIC_EVERY_2 = [
+    "--trainer.callbacks+=litzoo.callbacks.PeriodicCheckpoint",
+    "--trainer.callbacks.every_n_epochs=2",
+]
+
+
 def test_checkpoints_hold_optimizer_scheduler_loops_and_rng_and_periodic_ones(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    fit("--trainer.max_epochs", str(EPOCHS), "--periodic_checkpoint.every_n_epochs", "2")
+    fit("--trainer.max_epochs", str(EPOCHS), *PERIODIC_EVERY_2)
     (run,) = run_folders(tmp_path / "lightning_logs")
     names = sorted(p.name for p in (run / "checkpoints").iterdir())
     assert "epoch=001.ckpt" in names and "epoch=003.ckpt" in names and "last.ckpt" in names

@@ -358,6 +358,8 @@ def test_cli_fit_and_test_on_mnist_files(mnist_dir, in_tmp_dir):
         str(VAL),
     ]
     fitted = cli_main(["fit", "--config", str(model_config), *data, *QUIET])
+    # The data preset composed after the experiment config does not name the run.
+    assert Path(fitted.trainer.log_dir).parent == Path("lightning_logs", "mlp")
     assert fitted.datamodule.splits["train"].tensors[0].shape[0] == N_TRAIN_MNIST - VAL
     assert fitted.trainer.callback_metrics["val/acc"] > LEARNED_ACC
     best = fitted.trainer.checkpoint_callback.best_model_path
