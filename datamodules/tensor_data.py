@@ -62,10 +62,22 @@ def tensor_loader(
     ``batch_size`` is per process; an evaluation loader (``shuffle=False``) under DDP sees every
     sample exactly once across the ranks (see :func:`evaluation_sampler`). ``collate_fn`` receives
     the already stacked batch (a tuple of tensors).
+
+    An evaluation loader draws its workers' base seed from a generator of its own: every
+    ``DataLoader`` iterator otherwise takes one number from torch's global RNG, so each validation
+    pass would shift the training shuffles that follow it. With its own generator, validating (or
+    not, or more often) leaves training exactly as it would be without it, as in the tutorial's loop,
+    which validates with one forward pass and no loader.
     """
-    sampler = None if shuffle else evaluation_sampler(dataset)
+    if shuffle:
+        return DataLoader(dataset, batch_size=batch_size, shuffle=True, collate_fn=collate_fn, **kwargs)
     return DataLoader(
-        dataset, batch_size=batch_size, shuffle=shuffle, sampler=sampler, collate_fn=collate_fn, **kwargs
+        dataset,
+        batch_size=batch_size,
+        sampler=evaluation_sampler(dataset),
+        collate_fn=collate_fn,
+        generator=torch.Generator(),
+        **kwargs,
     )
 
 
