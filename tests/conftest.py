@@ -19,6 +19,20 @@ CONFIGS = REPO_ROOT / "configs"
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 
 
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Skip the tests marked ``gpu`` on a machine without a CUDA GPU (they run with ``pytest -m gpu``).
+
+    ``get_closest_marker``, not ``"gpu" in item.keywords``: keywords also hold parametrize ids, and a
+    preset test parametrized with ``gpu`` needs no GPU.
+    """
+    if torch.cuda.device_count() > 0:
+        return
+    skip = pytest.mark.skip(reason="needs a CUDA GPU: torch.cuda.device_count() == 0 on this machine")
+    for item in items:
+        if item.get_closest_marker("gpu") is not None:
+            item.add_marker(skip)
+
+
 @pytest.fixture
 def in_tmp_dir(tmp_path: Path) -> Iterator[Path]:
     """Run the test with the working directory in a fresh temporary folder (lightning_logs/ goes there)."""

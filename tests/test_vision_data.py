@@ -179,10 +179,11 @@ def window(image: torch.Tensor, top: int, left: int, flip: bool, side: int = 32)
     return crop.flip(-1) if flip else crop
 
 
-def test_batched_augmentation_is_a_crop_of_the_padded_image_possibly_flipped():
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)])
+def test_batched_augmentation_is_a_crop_of_the_padded_image_possibly_flipped(device):
     generator = torch.Generator().manual_seed(0)
     images = torch.randint(0, 256, (64, 3, 32, 32), dtype=torch.uint8, generator=generator)
-    out = random_crop_flip(images, CROP_PADDING)
+    out = random_crop_flip(images.to(device), CROP_PADDING).cpu()  # drawn on the device, checked here
     assert out.shape == images.shape and out.dtype == torch.uint8
     padded = F.pad(images, (CROP_PADDING,) * 4)
     span = 2 * CROP_PADDING + 1
