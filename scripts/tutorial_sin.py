@@ -46,7 +46,7 @@ def train(epochs: int) -> dict[str, float]:
     torch.manual_seed(SEED)
     train_loader = DataLoader(XYDataset(*train_xy), batch_size=64, shuffle=True)
     val_loader = DataLoader(XYDataset(*val_xy), batch_size=64)
-    net = Feedforward(input_size=1, depth=4, hidden_sizes=[64, 64, 64], output_size=1)
+    net = Feedforward(input_shape=(1,), num_outputs=1, depth=4, hidden_sizes=[64, 64, 64])
     optimizer = torch.optim.Adam(net.parameters(), lr=0.01, weight_decay=1e-5)
     loss_fn = torch.nn.MSELoss()
     best = float("inf")
