@@ -10,8 +10,9 @@ import torch
 from torch import nn
 
 import models
-from litzoo.cli import DATA_LINKS
+from litzoo.cli import DATA_LINKS, cli_main
 from models.tasks import ClassificationTask, RegressionTask
+from tests.conftest import CONFIGS, QUIET
 
 #: Exports of ``models`` that are layers inside a net, not nets the CLI builds: they keep torch's
 #: layer-style names (``in_features``...).
@@ -30,6 +31,15 @@ def test_building_blocks_are_exports_of_models():
 
 def test_the_cli_links_exactly_the_two_names():
     assert set(DATA_LINKS) == {"input_shape", "num_outputs"}
+
+
+def test_the_cli_links_the_datamodule_sizes_into_the_net(in_tmp_dir):
+    cli = cli_main(["--config", str(CONFIGS / "sequence" / "gru.yaml"), *QUIET], run=False)
+    net, data = cli.model.net, cli.datamodule
+    assert (net.input_shape, net.num_outputs) == (data.input_shape, data.num_outputs) == ((10, 5), 1)
+    # What a checkpoint records: the net's config with both values, which the net's class accepts.
+    init_args = cli.model.hparams["net"]["init_args"]
+    assert (tuple(init_args["input_shape"]), init_args["num_outputs"]) == ((10, 5), 1)
 
 
 @pytest.mark.parametrize("name", WHOLE_NETS)
