@@ -1,5 +1,5 @@
-"""LightningDataModules. Each exposes ``input_shape`` and ``num_outputs`` (plus ``num_classes`` for
-classification), which the CLI links into the model."""
+"""LightningDataModules. Each exposes ``input_shape`` and ``num_outputs`` (classification ones also
+``num_classes``, equal to ``num_outputs``), which the CLI links into the net."""
 
 from datamodules.cifar10 import CIFAR10DataModule
 from datamodules.mnist import MNISTDataModule

@@ -68,6 +68,11 @@ class VisionDataModule(InMemoryDataModule):
     class_names: tuple[str, ...]
     input_shape: tuple[int, int, int]
 
+    @property
+    def num_outputs(self) -> int:
+        """Outputs the net gives per image: one logit per class (the name every datamodule shares)."""
+        return self.num_classes
+
     def __init__(
         self,
         data_dir: str | Path = "data/",

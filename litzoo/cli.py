@@ -3,8 +3,8 @@
 ``python scripts/train.py ...`` is the same command, for a clone that is run in place.
 
 Every config picks a task (``model``), an architecture inside it (``model.init_args.net``) and a
-datamodule (``data``); values that depend on the data (input shape, number of classes/outputs) are
-linked from the datamodule into the model, so no config repeats them.
+datamodule (``data``); the two values that depend on the data (:data:`DATA_LINKS`: input shape and
+number of outputs) are linked from the datamodule into the net, so no config repeats them.
 """
 
 from __future__ import annotations
@@ -50,13 +50,26 @@ from litzoo.run_folder import (
     slurm_requeued_run_folder,
     version_number,
 )
-from models.mlp import flat_size
 from models.tasks import TaskModule
 
+#: What the data decides, one vocabulary for every datamodule and every net (torchvision's habit: one
+#: name everywhere): each datamodule attribute is linked into the net's argument of the same name,
+#: ``input_shape`` (one sample's shape) and ``num_outputs`` (classes, or regression targets). The tasks
+#: read both from their net.
+DATA_LINKS = {name: f"model.init_args.net.init_args.{name}" for name in ("input_shape", "num_outputs")}
 
-def outputs_per_sample(datamodule: LightningDataModule) -> int:
-    """How many outputs the net must produce: classes for classification, targets for regression."""
-    return getattr(datamodule, "num_classes", None) or datamodule.num_outputs
+
+def link_data_to_net(parser: LightningArgumentParser) -> None:
+    """Link each of :data:`DATA_LINKS` from the datamodule into the net, once both are instantiated.
+
+    Call it after every other instantiation link. jsonargparse orders instantiation by the graph of its
+    links, where a target nested in the task (``model.init_args.net``) does not make the task itself
+    wait for the datamodule; when the task is also a link source (the checkpoint's ``monitor`` and
+    ``mode``) and these links come first, the task is built before the datamodule and the links are
+    skipped (jsonargparse 4.53). Registered last, they put the datamodule first.
+    """
+    for name, target in DATA_LINKS.items():
+        parser.link_arguments(f"data.{name}", target, apply_on="instantiate")
 
 
 def give_net_config_init_args(cli: LightningCLI) -> None:
@@ -127,22 +140,6 @@ class LitzooCLI(LightningCLI):
             default=None,
             help="Run folder name under lightning_logs/ (default: derived from the --config path).",
         )
-        # Values that come from the data. A link whose target the chosen class does not accept, or
-        # whose source attribute the chosen datamodule does not have, is skipped, so one set of links
-        # serves every task, architecture and datamodule. Classification datamodules define
-        # `num_classes`, regression ones `num_outputs`; each reaches only the task that takes it.
-        for target in ("model.init_args.input_shape", "model.init_args.net.init_args.input_shape"):
-            parser.link_arguments("data.input_shape", target, apply_on="instantiate")
-        parser.link_arguments(
-            "data.input_shape", "model.init_args.net.init_args.input_size", flat_size, apply_on="instantiate"
-        )
-        parser.link_arguments("data.num_classes", "model.init_args.num_classes", apply_on="instantiate")
-        parser.link_arguments("data.num_outputs", "model.init_args.num_outputs", apply_on="instantiate")
-        for name in ("num_classes", "num_outputs", "output_size"):
-            parser.link_arguments(
-                "data", f"model.init_args.net.init_args.{name}", outputs_per_sample, apply_on="instantiate"
-            )
-
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.set_defaults({"checkpoint.filename": "best-{epoch:03d}", "checkpoint.save_last": False})
         parser.link_arguments("model", "checkpoint.monitor", lambda m: m.monitor, apply_on="instantiate")
@@ -158,6 +155,7 @@ class LitzooCLI(LightningCLI):
         parser.add_lightning_class_args(NonFiniteLossGuard, "nan_guard")
         parser.add_lightning_class_args(DataSanityCheck, "data_check")
         parser.add_lightning_class_args(SaveOnInterrupt, "save_on_interrupt")
+        link_data_to_net(parser)  # last: see its docstring
 
     def parse_arguments(self, parser: LightningArgumentParser, args) -> None:
         """Parse, then settle ``--ckpt_path`` before Lightning reads the file's hyperparameters.

@@ -27,14 +27,21 @@ TRACE_BATCH = 2
 
 
 def task_class(checkpoint_path: Path, hparams: dict) -> type[TaskModule]:
-    """The task that wrote the checkpoint: from the run's ``config.yaml``, else from its hyperparameters."""
+    """The task that wrote the checkpoint: from the run's ``config.yaml``, else the class Lightning's CLI
+    records in the hyperparameters (``_class_path``)."""
     config = checkpoint_path.parent.parent / "config.yaml"
     if config.is_file():
         class_path = yaml.safe_load(config.read_text()).get("model", {}).get("class_path", "")
-        found = getattr(models.tasks, class_path.rsplit(".", 1)[-1], None)
-        if isinstance(found, type) and issubclass(found, TaskModule):
-            return found
-    return models.tasks.ClassificationTask if "num_classes" in hparams else models.tasks.RegressionTask
+    else:
+        class_path = hparams.get("_class_path", "")
+    found = getattr(models.tasks, class_path.rsplit(".", 1)[-1], None)
+    if isinstance(found, type) and issubclass(found, TaskModule):
+        return found
+    raise ValueError(
+        f"{checkpoint_path} does not say which task wrote it: there is no config.yaml in its run folder "
+        "and its hyperparameters name no task class. Export a checkpoint written by the litzoo CLI, or "
+        "load it in Python with the task's load_from_checkpoint and trace task.net yourself."
+    )
 
 
 def load_task(checkpoint_path: Path) -> TaskModule:
@@ -47,15 +54,9 @@ def load_task(checkpoint_path: Path) -> TaskModule:
 def export(checkpoint_path: Path, out: Path, method: str = "trace") -> torch.jit.ScriptModule:
     """Write ``checkpoint_path``'s net as TorchScript to ``out`` and return it."""
     task = load_task(checkpoint_path)
-    input_shape = task.hparams.get("input_shape")
-    if method == "trace" and input_shape is None:
-        raise ValueError(
-            f"{checkpoint_path} does not record the input shape, which tracing needs for its example "
-            "input. Export with --method script, or from a checkpoint written by the CLI."
-        )
     with torch.no_grad():
         if method == "trace":
-            exported = torch.jit.trace(task.net, torch.zeros(TRACE_BATCH, *input_shape))
+            exported = torch.jit.trace(task.net, torch.zeros(TRACE_BATCH, *task.input_shape))
         else:
             try:
                 exported = torch.jit.script(task.net)

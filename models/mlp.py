@@ -53,14 +53,19 @@ class Feedforward(nn.Module):
     ``(B, 1, 28, 28)`` images.
 
     Args:
-        input_size: Features per sample after flattening (linked from the data's ``input_shape``).
+        input_shape: Shape of one sample, linked from the datamodule; the first layer reads its
+            ``prod(input_shape)`` features.
+        num_outputs: Outputs per sample (classes, or regression targets), linked from the datamodule.
         depth: Number of dense layers; must equal ``len(hidden_sizes) + 1``.
         hidden_sizes: Width of each hidden layer.
-        output_size: Outputs per sample (classes, or regression targets), linked from the data.
     """
 
-    def __init__(self, input_size: int, depth: int, hidden_sizes: Sequence[int], output_size: int) -> None:
+    def __init__(
+        self, input_shape: Sequence[int], num_outputs: int, depth: int, hidden_sizes: Sequence[int]
+    ) -> None:
         super().__init__()
+        self.input_shape = tuple(input_shape)
+        self.num_outputs = num_outputs
         hidden_sizes = list(hidden_sizes)
         if depth != len(hidden_sizes) + 1:
             raise ValueError(
@@ -68,7 +73,7 @@ class Feedforward(nn.Module):
                 f"got {len(hidden_sizes)} ({hidden_sizes}). Set depth to {len(hidden_sizes) + 1} "
                 "or list one hidden size per hidden layer."
             )
-        widths = [input_size, *hidden_sizes, output_size]
+        widths = [math.prod(self.input_shape), *hidden_sizes, num_outputs]
         activations = ["relu"] * len(hidden_sizes) + ["linear"]
         self.layers = nn.Sequential(
             *(
@@ -79,8 +84,3 @@ class Feedforward(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.layers(x.flatten(1))
-
-
-def flat_size(shape: Sequence[int]) -> int:
-    """Number of features in one sample of ``shape``: what a flattening model's first layer reads."""
-    return math.prod(shape)

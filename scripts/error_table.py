@@ -100,6 +100,11 @@ CASES: tuple[BadInput, ...] = (
         ("SimpleCNN", "(10, 5)"),
     ),
     BadInput(
+        "net that does not declare input_shape / num_outputs",
+        ("fit", "--config", REGRESSION, *SMALL, "--model.init_args.net", "torch.nn.Flatten"),
+        ("Flatten has no input_shape or num_outputs attribute", "input_shape and num_outputs arguments"),
+    ),
+    BadInput(
         "fixed-size net on the wrong image size",
         ("fit", "--config", MNIST_LENET, *QUIET, "--data.init_args.pad_to", "null"),
         ("LeNet5", "28x28", "pad_to"),

@@ -1,8 +1,8 @@
 """Print the README's model table: every experiment config's architecture, data and parameter count.
 
 Each net is built exactly as the CLI builds it, from the config's ``init_args`` plus the values the CLI
-links from the datamodule (input shape, number of classes or outputs), so the counts are those of
-the trained models. Nothing is downloaded or trained.
+links from the datamodule (``litzoo.cli.DATA_LINKS``: input shape and number of outputs), so the counts
+are those of the trained models. Nothing is downloaded or trained.
 
     python scripts/model_table.py            # all of configs/ (trainer and data presets excluded)
     python scripts/model_table.py configs/cifar10
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import math
 import pydoc
 from collections.abc import Iterable
 from pathlib import Path
@@ -20,6 +19,7 @@ from typing import Any
 
 import yaml
 
+from litzoo.cli import DATA_LINKS
 from litzoo.run_folder import is_experiment_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -35,24 +35,13 @@ def locate(class_path: str) -> type:
 
 
 def build(section: dict[str, Any], **linked: Any) -> Any:
-    """Instantiate ``{class_path, init_args}``, adding the ``linked`` values the class accepts."""
-    cls = locate(section["class_path"])
-    parameters = inspect.signature(cls).parameters
-    kwargs = {k: v for k, v in linked.items() if k in parameters}
-    return cls(**{**kwargs, **(section.get("init_args") or {})})
+    """Instantiate ``{class_path, init_args}``; the ``linked`` values win, as the CLI's links do."""
+    return locate(section["class_path"])(**{**(section.get("init_args") or {}), **linked})
 
 
 def data_links(datamodule: Any) -> dict[str, Any]:
-    """What the CLI links from the datamodule into the net (see scripts/train.py)."""
-    shape = tuple(datamodule.input_shape)
-    outputs = getattr(datamodule, "num_classes", None) or datamodule.num_outputs
-    return {
-        "input_shape": shape,
-        "input_size": math.prod(shape),
-        "num_classes": outputs,
-        "num_outputs": outputs,
-        "output_size": outputs,
-    }
+    """The net arguments the CLI links from ``datamodule``: each of ``DATA_LINKS``, by the same name."""
+    return {name: getattr(datamodule, name) for name in DATA_LINKS}
 
 
 def args_text(init_args: dict[str, Any] | None) -> str:

@@ -32,7 +32,7 @@ def train(epochs: int) -> dict[str, float]:
     rng = np.random.RandomState(TUTORIAL_SEED)
     x_train, y_train = sin_inverse_samples(SPLIT_SIZE, rng)
     x_val, y_val = sin_inverse_samples(SPLIT_SIZE, rng)
-    net = Feedforward(input_size=1, depth=len(HIDDEN_SIZES) + 1, hidden_sizes=HIDDEN_SIZES, output_size=1)
+    net = Feedforward(input_shape=(1,), num_outputs=1, depth=len(HIDDEN_SIZES) + 1, hidden_sizes=HIDDEN_SIZES)
     optimizer = torch.optim.Adam(net.parameters(), lr=0.01, weight_decay=1e-5)
     criterion = nn.MSELoss()
     best = float("inf")

@@ -30,9 +30,14 @@ class NaNAfter(Feedforward):
     """A Feedforward whose output turns NaN after ``healthy_steps`` training forwards."""
 
     def __init__(
-        self, input_size: int, depth: int, hidden_sizes: list[int], output_size: int, healthy_steps: int
+        self,
+        input_shape: tuple[int, ...],
+        num_outputs: int,
+        depth: int,
+        hidden_sizes: list[int],
+        healthy_steps: int,
     ):
-        super().__init__(input_size, depth, hidden_sizes, output_size)
+        super().__init__(input_shape, num_outputs, depth, hidden_sizes)
         self.healthy_steps = healthy_steps
         self.steps = 0
 

@@ -35,7 +35,7 @@ def test_dense_layer_rejects_unknown_activation():
 
 
 def test_feedforward_shapes_and_logits():
-    net = Feedforward(input_size=784, depth=3, hidden_sizes=[256, 128], output_size=10)
+    net = Feedforward(input_shape=(1, 28, 28), num_outputs=10, depth=3, hidden_sizes=[256, 128])
     out = net(torch.randn(4, 1, 28, 28))  # flattens images itself
     assert out.shape == (4, 10)
     # Raw logits, not probabilities: rows do not sum to one and values can be negative.
@@ -46,4 +46,4 @@ def test_feedforward_shapes_and_logits():
 
 def test_feedforward_depth_must_match_hidden_sizes():
     with pytest.raises(ValueError, match="depth=4 needs exactly depth - 1 = 3 hidden sizes, got 2"):
-        Feedforward(input_size=1, depth=4, hidden_sizes=[64, 64], output_size=1)
+        Feedforward(input_shape=(1,), num_outputs=1, depth=4, hidden_sizes=[64, 64])

@@ -146,19 +146,19 @@ def test_regression_run_logs_no_images_and_names_val_mse_best(in_tmp_dir):
     assert events(run).Tags()["images"] == []  # 1-D input: no sample grid, no weight maps, no error
     values, metrics = hparams_plugin(run)
     assert metrics[0] == "val/mse_best" and values["net/depth"] == 4
-    assert "net/num_classes" not in values  # a link value Feedforward does not take is not shown
+    assert values["net/num_outputs"] == 1 and "net/num_classes" not in values  # the linked names only
 
 
 def test_first_layer_maps_per_architecture():
     image = (1, MNIST_SIDE, MNIST_SIDE)
-    mlp_maps = first_layer_maps(Feedforward(MNIST_SIDE**2, 2, [HIDDEN], NUM_CLASSES), image)
+    mlp_maps = first_layer_maps(Feedforward(image, NUM_CLASSES, 2, [HIDDEN]), image)
     assert mlp_maps.shape == (HIDDEN, 1, MNIST_SIDE, MNIST_SIDE)
-    cnn = SimpleCNN(input_shape=image, num_classes=NUM_CLASSES)
+    cnn = SimpleCNN(input_shape=image, num_outputs=NUM_CLASSES)
     kernels = first_layer_maps(cnn, image)
     first_conv = next(m for m in cnn.modules() if isinstance(m, torch.nn.Conv2d))
     assert (
         kernels.shape[:2] == (first_conv.out_channels, 1) and kernels.shape[-1] >= first_conv.kernel_size[0]
     )
-    assert first_layer_maps(Feedforward(1, 2, [HIDDEN], 1), (1,)) is None  # regression input
+    assert first_layer_maps(Feedforward((1,), 1, 2, [HIDDEN]), (1,)) is None  # regression input
     rnn = RecurrentNet(input_shape=(MNIST_SIDE, MNIST_SIDE), num_outputs=NUM_CLASSES)
     assert first_layer_maps(rnn, (MNIST_SIDE, MNIST_SIDE)) is None

@@ -25,7 +25,7 @@ def datamodule(**kwargs) -> SequenceRegressionDataModule:
 def test_shapes_and_data_attributes():
     dm = datamodule(num_steps=7, num_features=3, batch_size=16)
     assert dm.input_shape == (7, 3) and dm.num_outputs == 1
-    assert not hasattr(dm, "num_classes")  # the CLI routes links by which of the two exists
+    assert not hasattr(dm, "num_classes")  # regression: no classes, only outputs
     x, y = next(iter(dm.train_dataloader()))
     assert x.shape == (16, 7, 3) and y.shape == (16, 1)
     assert [len(dm.splits[s]) for s in ("train", "val", "test")] == [40, 30, 20]

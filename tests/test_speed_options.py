@@ -18,8 +18,8 @@ BATCH = 8
 
 def tiny_task(**options) -> ClassificationTask:
     torch.manual_seed(0)
-    net = SimpleCNN(input_shape=INPUT_SHAPE, num_classes=NUM_CLASSES, channels=(4, 8))
-    return ClassificationTask(net, NUM_CLASSES, input_shape=INPUT_SHAPE, **options)
+    net = SimpleCNN(input_shape=INPUT_SHAPE, num_outputs=NUM_CLASSES, channels=(4, 8))
+    return ClassificationTask(net, **options)
 
 
 def batch() -> tuple[torch.Tensor, torch.Tensor]:
@@ -49,8 +49,7 @@ def test_channels_last_changes_the_layout_not_the_results() -> None:
 def test_channels_last_without_images_or_convolutions_is_ignored_with_a_warning() -> None:
     with pytest.warns(UserWarning, match="no Conv2d"):
         task = ClassificationTask(
-            Feedforward(input_size=12, depth=1, hidden_sizes=[], output_size=NUM_CLASSES),
-            NUM_CLASSES,
+            Feedforward(input_shape=INPUT_SHAPE, num_outputs=NUM_CLASSES, depth=1, hidden_sizes=[]),
             channels_last=True,
         )
     assert not task.channels_last

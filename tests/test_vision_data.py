@@ -56,7 +56,7 @@ def test_linked_attributes_exist_before_setup(tmp_path):
     ):
         assert datamodule.input_shape == shape
         assert datamodule.num_classes == 10 and len(datamodule.class_names) == 10
-        assert not hasattr(datamodule, "num_outputs")  # classification: the CLI routes on this
+        assert datamodule.num_outputs == datamodule.num_classes  # the name the CLI links, one per class
     assert CIFAR10DataModule(tmp_path).class_names[0] == "airplane"
 
 

@@ -55,7 +55,6 @@ class HParamsMetrics(L.Callback):
 def run_hparams(trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, bool | int | float | str]:
     """The run's hyperparameters as a flat dict of TensorBoard-compatible values."""
     params: dict[str, Any] = {}
-    # `hparams`, not `hparams_initial`: the task drops the data-linked values its net does not take.
     flatten("", pl_module.hparams, params)
     if trainer.datamodule is not None:
         params["data"] = type(trainer.datamodule).__name__

@@ -23,7 +23,7 @@ class AlexNet(nn.Module):
 
     Args:
         input_shape: ``(channels, height, width)``, linked from the datamodule.
-        num_classes: Number of output logits, linked from the datamodule.
+        num_outputs: Number of output logits (one per class), linked from the datamodule.
         hidden_size: Width of the two hidden fully connected layers.
         dropout: Dropout after each hidden fully connected layer.
     """
@@ -31,11 +31,13 @@ class AlexNet(nn.Module):
     def __init__(
         self,
         input_shape: Sequence[int],
-        num_classes: int,
+        num_outputs: int,
         hidden_size: int = ALEXNET_HIDDEN,
         dropout: float = 0.5,
     ) -> None:
         super().__init__()
+        self.input_shape = tuple(input_shape)
+        self.num_outputs = num_outputs
         in_channels = image_shape("AlexNet", input_shape)[0]
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, 64, kernel_size=3, stride=2, padding=1),
@@ -53,7 +55,7 @@ class AlexNet(nn.Module):
             nn.MaxPool2d(kernel_size=2),
         )
         width = flattened_size("AlexNet", self.features, input_shape)
-        self.classifier = classifier_head(width, (hidden_size, hidden_size), num_classes, dropout)
+        self.classifier = classifier_head(width, (hidden_size, hidden_size), num_outputs, dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))

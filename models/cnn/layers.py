@@ -79,7 +79,7 @@ def flattened_size(owner: str, features: nn.Module, input_shape: Sequence[int]) 
 
 
 def classifier_head(
-    in_features: int, hidden_sizes: Sequence[int], num_classes: int, dropout: float = 0.0
+    in_features: int, hidden_sizes: Sequence[int], out_features: int, dropout: float = 0.0
 ) -> nn.Sequential:
     """Flatten, then ``Linear -> ReLU [-> Dropout]`` per hidden width, then a linear layer to the logits.
 
@@ -92,5 +92,5 @@ def classifier_head(
         if dropout > 0:
             layers.append(nn.Dropout(dropout))
         in_features = width
-    layers.append(nn.Linear(in_features, num_classes))
+    layers.append(nn.Linear(in_features, out_features))
     return nn.Sequential(*layers)

@@ -25,11 +25,13 @@ class LeNet5(nn.Module):
 
     Args:
         input_shape: ``(channels, 32, 32)``, linked from the datamodule.
-        num_classes: Number of output logits, linked from the datamodule.
+        num_outputs: Number of output logits (one per class), linked from the datamodule.
     """
 
-    def __init__(self, input_shape: Sequence[int], num_classes: int) -> None:
+    def __init__(self, input_shape: Sequence[int], num_outputs: int) -> None:
         super().__init__()
+        self.input_shape = tuple(input_shape)
+        self.num_outputs = num_outputs
         channels, height, width = image_shape("LeNet5", input_shape)
         if (height, width) != (LENET_SIDE, LENET_SIDE):
             raise ValueError(
@@ -51,7 +53,7 @@ class LeNet5(nn.Module):
             nn.Tanh(),
             nn.Linear(120, 84),  # F6
             nn.Tanh(),
-            nn.Linear(84, num_classes),
+            nn.Linear(84, num_outputs),
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -26,7 +26,7 @@ class CifarResNet(TorchvisionResNet):
 
     Args:
         input_shape: ``(channels, height, width)``, linked from the datamodule; any channel count.
-        num_classes: Number of output logits, linked from the datamodule.
+        num_outputs: Number of output logits (one per class), linked from the datamodule.
         layers: Number of ``BasicBlock``s in each of the four stages.
         zero_init_residual: Start each block's last BN at zero, so every block begins as the identity
             (Goyal et al. 2017), which helps large-batch training.
@@ -35,32 +35,34 @@ class CifarResNet(TorchvisionResNet):
     def __init__(
         self,
         input_shape: Sequence[int],
-        num_classes: int,
+        num_outputs: int,
         layers: Sequence[int] = RESNET18_LAYERS,
         zero_init_residual: bool = False,
     ) -> None:
         in_channels = image_shape(type(self).__name__, input_shape)[0]
         super().__init__(
-            BasicBlock, list(layers), num_classes=num_classes, zero_init_residual=zero_init_residual
+            BasicBlock, list(layers), num_classes=num_outputs, zero_init_residual=zero_init_residual
         )
         self.conv1 = nn.Conv2d(in_channels, STEM_WIDTH, kernel_size=3, stride=1, padding=1, bias=False)
         nn.init.kaiming_normal_(self.conv1.weight, mode="fan_out", nonlinearity="relu")  # as torchvision
         self.maxpool = nn.Identity()
+        self.input_shape = tuple(input_shape)
+        self.num_outputs = num_outputs
 
 
 class ResNet18(CifarResNet):
     """ResNet-18 for CIFAR: stages of [2, 2, 2, 2] basic blocks; 11,173,962 parameters for 10 classes."""
 
     def __init__(
-        self, input_shape: Sequence[int], num_classes: int, zero_init_residual: bool = False
+        self, input_shape: Sequence[int], num_outputs: int, zero_init_residual: bool = False
     ) -> None:
-        super().__init__(input_shape, num_classes, RESNET18_LAYERS, zero_init_residual)
+        super().__init__(input_shape, num_outputs, RESNET18_LAYERS, zero_init_residual)
 
 
 class ResNet34(CifarResNet):
     """ResNet-34 for CIFAR: stages of [3, 4, 6, 3] basic blocks."""
 
     def __init__(
-        self, input_shape: Sequence[int], num_classes: int, zero_init_residual: bool = False
+        self, input_shape: Sequence[int], num_outputs: int, zero_init_residual: bool = False
     ) -> None:
-        super().__init__(input_shape, num_classes, RESNET34_LAYERS, zero_init_residual)
+        super().__init__(input_shape, num_outputs, RESNET34_LAYERS, zero_init_residual)

@@ -24,7 +24,7 @@ class SimpleCNN(nn.Module):
     Args:
         input_shape: ``(channels, height, width)`` of one image, linked from the datamodule; sets the
             first conv's input channels and the first linear layer's width.
-        num_classes: Number of output logits, linked from the datamodule.
+        num_outputs: Number of output logits (one per class), linked from the datamodule.
         channels: Output channels of each conv block.
         kernel_size: Side of every conv kernel; "same" padding keeps the size, only the pools halve it.
         hidden_sizes: Widths of the hidden fully connected layers (ReLU) before the output layer.
@@ -34,13 +34,15 @@ class SimpleCNN(nn.Module):
     def __init__(
         self,
         input_shape: Sequence[int],
-        num_classes: int,
+        num_outputs: int,
         channels: Sequence[int] = (16, 32),
         kernel_size: int = 3,
         hidden_sizes: Sequence[int] = (),
         separable: bool = False,
     ) -> None:
         super().__init__()
+        self.input_shape = tuple(input_shape)
+        self.num_outputs = num_outputs
         in_channels = image_shape(type(self).__name__, input_shape)[0]
         blocks: list[nn.Module] = []
         for out_channels in channels:
@@ -52,7 +54,7 @@ class SimpleCNN(nn.Module):
             in_channels = out_channels
         self.features = nn.Sequential(*blocks)
         width = flattened_size(type(self).__name__, self.features, input_shape)
-        self.classifier = classifier_head(width, hidden_sizes, num_classes)
+        self.classifier = classifier_head(width, hidden_sizes, num_outputs)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))

@@ -52,7 +52,7 @@ class VGG(nn.Module):
 
     Args:
         input_shape: ``(channels, height, width)``, linked from the datamodule.
-        num_classes: Number of output logits, linked from the datamodule.
+        num_outputs: Number of output logits (one per class), linked from the datamodule.
         cfg: ``"vgg11"``, ``"vgg16"`` or an explicit list of conv widths and ``"M"`` pools.
         batch_norm: BatchNorm after every conv (the paper's nets predate it; it makes them train
             reliably from scratch).
@@ -63,19 +63,21 @@ class VGG(nn.Module):
     def __init__(
         self,
         input_shape: Sequence[int],
-        num_classes: int,
+        num_outputs: int,
         cfg: Literal["vgg11", "vgg16"] | LayerSpec = "vgg11",
         batch_norm: bool = False,
         hidden_sizes: Sequence[int] = (512, 512),
         dropout: float = 0.5,
     ) -> None:
         super().__init__()
+        self.input_shape = tuple(input_shape)
+        self.num_outputs = num_outputs
         name = type(self).__name__
         in_channels = image_shape(name, input_shape)[0]
         layer_spec = VGG_CONFIGS[cfg] if isinstance(cfg, str) else cfg
         self.features = make_layers(layer_spec, in_channels, batch_norm)
         width = flattened_size(name, self.features, input_shape)
-        self.classifier = classifier_head(width, hidden_sizes, num_classes, dropout)
+        self.classifier = classifier_head(width, hidden_sizes, num_outputs, dropout)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x))
@@ -87,10 +89,10 @@ class MyCNN(VGG):
 
     Args:
         input_shape: ``(channels, height, width)``, linked from the datamodule (32x32 -> 256x4x4).
-        num_classes: Number of output logits, linked from the datamodule.
+        num_outputs: Number of output logits (one per class), linked from the datamodule.
     """
 
-    def __init__(self, input_shape: Sequence[int], num_classes: int) -> None:
+    def __init__(self, input_shape: Sequence[int], num_outputs: int) -> None:
         super().__init__(
-            input_shape, num_classes, cfg=MY_CNN, batch_norm=False, hidden_sizes=(512, 128), dropout=0.0
+            input_shape, num_outputs, cfg=MY_CNN, batch_norm=False, hidden_sizes=(512, 128), dropout=0.0
         )

@@ -57,6 +57,8 @@ class HandwrittenRNN(nn.Module):
         self, input_shape: Sequence[int], num_outputs: int, hidden_size: int = 64, batch_first: bool = True
     ) -> None:
         super().__init__()
+        self.input_shape = tuple(input_shape)
+        self.num_outputs = num_outputs
         _, self.num_features = sequence_shape(input_shape, type(self).__name__)
         self.batch_first = batch_first
         self.cell = SimpleRNNCell(self.num_features, hidden_size)

@@ -62,6 +62,8 @@ class RecurrentNet(nn.Module):
         head: Head = "last",
     ) -> None:
         super().__init__()
+        self.input_shape = tuple(input_shape)
+        self.num_outputs = num_outputs
         check_choices(cell, head, hidden_size, num_layers, dropout)
         _, self.num_features = sequence_shape(input_shape, type(self).__name__)
         self.cell = cell

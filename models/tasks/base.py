@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-import pydoc
-from collections.abc import MutableMapping, Sequence
+from collections.abc import Sequence
 from typing import Any, Literal
 
 import lightning as L
@@ -14,29 +13,10 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
 from torchmetrics import MaxMetric, MeanMetric, MetricCollection, MinMetric
 
-from models.tasks.net_checks import check_net_fits_data
+from models.tasks.net_checks import check_net_fits_data, net_sizes
 from models.tasks.speed import IMAGE_BATCH_DIMS, compile_net, use_channels_last
 
 Split = Literal["train", "val", "test"]
-
-
-def _drop_link_values_the_net_does_not_take(hparams: MutableMapping[str, Any]) -> None:
-    """Remove data-linked values from the stored net config that the net's class does not accept.
-
-    The CLI links ``input_shape``, ``num_classes``, ``output_size``... into every net; jsonargparse
-    skips a link whose parameter the chosen net lacks, but Lightning still records the value in the
-    checkpoint's hyperparameters, and ``load_from_checkpoint`` would then fail on the unknown key.
-    """
-    net = hparams.get("net")
-    if not isinstance(net, MutableMapping) or not isinstance(net.get("init_args"), MutableMapping):
-        return
-    net_class = pydoc.locate(net.get("class_path", ""))
-    if not inspect.isclass(net_class):
-        return
-    parameters = inspect.signature(net_class).parameters
-    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
-        return
-    net["init_args"] = {k: v for k, v in net["init_args"].items() if k in parameters}
 
 
 def needs_total_steps(factory: LRSchedulerCallable) -> bool:
@@ -68,14 +48,16 @@ class TaskModule(L.LightningModule):
     :meth:`make_metrics`. Metrics are separate torchmetrics objects per split, logged as objects so
     Lightning computes them exactly over the epoch and syncs them across DDP ranks.
 
+    What the data decides comes from the net, which declares it as ``net.input_shape`` (one sample's
+    shape: the model summary's example input and a shape check at construction) and ``net.num_outputs``.
+
     Args:
-        net: The architecture, any ``nn.Module`` (``class_path``/``init_args`` in YAML).
+        net: The architecture, an ``nn.Module`` with ``input_shape`` and ``num_outputs`` attributes
+            (``class_path``/``init_args`` in YAML; the CLI links both values from the datamodule).
         optimizer: Builds the optimizer from the parameters (``torch.optim.Adam`` by default).
         scheduler: Builds an LR scheduler from the optimizer, or ``None``. ``OneCycleLR`` gets its
             ``total_steps`` from the trainer; ``ReduceLROnPlateau`` monitors :attr:`monitor`.
         scheduler_interval: Step the scheduler every ``epoch`` or every optimizer ``step``.
-        input_shape: Shape of one input sample, linked from the datamodule; gives the model summary
-            an example input so it prints each layer's input and output sizes.
         chunk_size: ``None`` (default): one optimizer step per batch, as usual. An int: each training
             batch is cut into chunks of this many samples with one optimizer step per chunk, inside a
             single Lightning step (manual optimization). With a loader that serves a whole shuffled
@@ -102,7 +84,6 @@ class TaskModule(L.LightningModule):
         optimizer: OptimizerCallable = torch.optim.Adam,
         scheduler: LRSchedulerCallable | None = None,
         scheduler_interval: Literal["epoch", "step"] = "epoch",
-        input_shape: Sequence[int] | None = None,
         chunk_size: int | None = None,
         gradient_clip_val: float | None = None,
         channels_last: bool = False,
@@ -112,16 +93,15 @@ class TaskModule(L.LightningModule):
         # Built by the CLI, the hyperparameters hold the net's config (class_path/init_args), from which
         # `load_from_checkpoint` rebuilds it; a task built by hand in Python stores the module itself.
         self.save_hyperparameters()
-        _drop_link_values_the_net_does_not_take(self.hparams)
         self.net = net
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.scheduler_interval = scheduler_interval
-        if input_shape is not None:
-            self.example_input_array = torch.zeros(2, *input_shape)
-            # Fail here, naming both sides, rather than with a shape error deep inside the first step.
-            outputs = getattr(self, "num_classes", None) or getattr(self, "num_outputs", None)
-            check_net_fits_data(net, input_shape, outputs)
+        self.input_shape, self.num_outputs = net_sizes(net)
+        # The model summary's example input, so it prints each layer's input and output sizes.
+        self.example_input_array = torch.zeros(2, *self.input_shape)
+        # Fail here, naming both sides, rather than with a shape error deep inside the first step.
+        check_net_fits_data(net, self.input_shape, self.num_outputs)
         if chunk_size is not None and chunk_size < 1:
             raise ValueError(f"chunk_size must be a positive number of samples or null, got {chunk_size}.")
         self.chunk_size = chunk_size
@@ -130,7 +110,7 @@ class TaskModule(L.LightningModule):
         self._plain_chunk_steps = False
         # The layout is device-independent, so it is set here; compiling waits for `setup`, which knows
         # the device (the C compiler / triton checks depend on it).
-        self.channels_last = channels_last and use_channels_last(net, input_shape)
+        self.channels_last = channels_last and use_channels_last(net, self.input_shape)
         self.compile_requested = compile
         self.compile_tried = False
 

@@ -17,22 +17,24 @@ class ClassificationTask(TaskModule):
     """Cross-entropy training with accuracy per split; logs ``train/acc``, ``val/acc``, ``val/acc_best``...
 
     Args:
-        net: Architecture returning logits of shape ``(batch, num_classes)``.
-        num_classes: Number of classes, linked from the datamodule.
+        net: Architecture returning one logit per class, ``(batch, net.num_outputs)``; its
+            ``num_outputs`` is the number of classes.
         label_smoothing: Passed to ``nn.CrossEntropyLoss``.
-        options: ``optimizer``, ``scheduler``, ``scheduler_interval``, ``input_shape``, ``chunk_size``,
+        options: ``optimizer``, ``scheduler``, ``scheduler_interval``, ``chunk_size``,
             ``gradient_clip_val``, ``channels_last``, ``compile``: see :class:`TaskModule`.
     """
 
     best_metric = "acc"
     best_mode = "max"
 
-    def __init__(
-        self, net: nn.Module, num_classes: int, label_smoothing: float = 0.0, **options: Any
-    ) -> None:
-        self.num_classes = num_classes
+    def __init__(self, net: nn.Module, label_smoothing: float = 0.0, **options: Any) -> None:
         super().__init__(net, **options)
         self.criterion = nn.CrossEntropyLoss(label_smoothing=label_smoothing)
+
+    @property
+    def num_classes(self) -> int:
+        """Classes told apart: the net's ``num_outputs``, one logit per class."""
+        return self.num_outputs
 
     def make_metrics(self) -> MetricCollection:
         return MetricCollection({"acc": MulticlassAccuracy(num_classes=self.num_classes, average="micro")})

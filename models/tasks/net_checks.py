@@ -9,6 +9,32 @@ from torch import nn
 
 #: Samples in the dummy batch: 2, so layers that need more than one sample per batch (BatchNorm) work.
 PROBE_BATCH = 2
+#: What every net declares about the data it is built for (torchvision's habit: one name everywhere).
+SIZE_ATTRIBUTES = ("input_shape", "num_outputs")
+
+
+def net_sizes(net: nn.Module) -> tuple[tuple[int, ...], int]:
+    """The net's ``input_shape`` (one sample) and ``num_outputs`` (classes or regression targets).
+
+    A task takes both from its net rather than as arguments of its own, so the CLI links each value
+    from the datamodule once, into the net, and a checkpoint's net config alone rebuilds the task.
+
+    Raises:
+        ValueError: naming the net and the attributes it lacks, for a net not written for litzoo.
+    """
+    missing = [name for name in SIZE_ATTRIBUTES if not hasattr(net, name)]
+    if missing:
+        name = type(net).__name__
+        raise ValueError(
+            f"{name} has no {' or '.join(missing)} attribute. A task reads the shape of one input sample "
+            "from net.input_shape (its example input and shape check) and the number of outputs from "
+            "net.num_outputs (classes, or regression targets). Give "
+            f"{name}.__init__ input_shape and num_outputs arguments and store them "
+            "(self.input_shape = tuple(input_shape); self.num_outputs = num_outputs), as every net in "
+            "models/ does: the CLI then links both from the datamodule. A net built in Python may set "
+            "the two attributes itself instead."
+        )
+    return tuple(net.input_shape), int(net.num_outputs)
 
 
 def check_net_fits_data(net: nn.Module, input_shape: Sequence[int], num_outputs: int | None) -> None:
@@ -45,7 +71,7 @@ def check_net_fits_data(net: nn.Module, input_shape: Sequence[int], num_outputs:
         got = "x".join(str(size) for size in output.shape[1:]) or "a scalar"
         raise ValueError(
             f"{name} returns {got} values per sample for inputs of shape {shape}, but the datamodule "
-            f"needs {num_outputs} (its number of classes or regression targets). Let the CLI link the "
-            "output size (do not set num_classes/output_size in the config), or use a net whose last "
-            f"layer has {num_outputs} outputs."
+            f"needs {num_outputs} (its number of classes or regression targets). Let the CLI link "
+            "num_outputs (do not set it in the config), and build the net's last layer with num_outputs "
+            "outputs."
         )

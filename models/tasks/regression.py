@@ -16,17 +16,15 @@ class RegressionTask(TaskModule):
     """Mean-squared-error training; logs ``train/mse``, ``val/mse``, ``val/r2``, ``val/mse_best``...
 
     Args:
-        net: Architecture returning ``(batch, num_outputs)``.
-        num_outputs: Targets per sample, linked from the datamodule.
-        options: ``optimizer``, ``scheduler``, ``scheduler_interval``, ``input_shape``, ``chunk_size``,
+        net: Architecture returning ``(batch, net.num_outputs)``, one value per regression target.
+        options: ``optimizer``, ``scheduler``, ``scheduler_interval``, ``chunk_size``,
             ``gradient_clip_val``, ``channels_last``, ``compile``: see :class:`TaskModule`.
     """
 
     best_metric = "mse"
     best_mode = "min"
 
-    def __init__(self, net: nn.Module, num_outputs: int = 1, **options: Any) -> None:
-        self.num_outputs = num_outputs
+    def __init__(self, net: nn.Module, **options: Any) -> None:
         super().__init__(net, **options)
         self.criterion = nn.MSELoss()
 
