@@ -23,6 +23,7 @@ import datamodules  # noqa: F401  (registers the datamodules for short class pat
 import models  # noqa: F401  (registers the architectures for short class paths)
 from datamodules.vision import DatasetCorruptError, DatasetNotFoundError
 from litzoo.callbacks import LastCheckpoint
+from litzoo.cpu_threads import set_cpu_threads
 from litzoo.faults import (
     DataSanityCheck,
     NonFiniteLossGuard,
@@ -140,6 +141,13 @@ class LitzooCLI(LightningCLI):
             default=None,
             help="Run folder name under lightning_logs/ (default: derived from the --config path).",
         )
+        parser.add_argument(
+            "--cpu_threads",
+            type=int | None,
+            default=None,
+            help="PyTorch's CPU threads on a CPU run (default null: one thread for small training steps, "
+            "where more only spin, else PyTorch's own choice; an OMP_NUM_THREADS in the environment wins).",
+        )
         parser.add_lightning_class_args(ModelCheckpoint, "checkpoint")
         parser.set_defaults({"checkpoint.filename": "best-{epoch:03d}", "checkpoint.save_last": False})
         parser.link_arguments("model", "checkpoint.monitor", lambda m: m.monitor, apply_on="instantiate")
@@ -224,6 +232,10 @@ class LitzooCLI(LightningCLI):
     def instantiate_trainer(self, **kwargs):
         trainer = super().instantiate_trainer(**kwargs)
         use_atomic_checkpoint_io(trainer.strategy)
+        if trainer.strategy.root_device.type == "cpu":
+            config = self.config[self.subcommand] if self.subcommand else self.config
+            batch_size = getattr(self.datamodule, "batch_size", 1)
+            set_cpu_threads(config.get("cpu_threads"), self.model, self.model.net.input_shape, batch_size)
         return trainer
 
     def after_fit(self) -> None:
