@@ -17,8 +17,9 @@ from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
 from litzoo.cli import cli_main
-from litzoo.study import FINISHED
+from litzoo.study import FINISHED, TrialSeededSampler, is_surplus
 from litzoo.sweep import main as sweep_main
+from litzoo.sweep import plan
 from tests.conftest import CONFIGS, QUIET, REPO_ROOT
 
 CONFIG = str(CONFIGS / "regression" / "mlp.yaml")
@@ -177,3 +178,57 @@ def test_bad_space_stops_before_any_trial(space: str, named: str, in_tmp_dir: Pa
     message = capsys.readouterr().err
     assert named in message and "space.yaml" in message
     assert sorted(p.name for p in in_tmp_dir.iterdir()) == ["space.yaml"]  # nothing created
+
+
+SHIPPED_SPACES = {
+    "regression_mlp": ("regression/mlp.yaml", "val/mse", "minimize"),
+    "lenet5": ("mnist/lenet5.yaml", "val/acc", "maximize"),
+    "mnist_lstm": ("mnist/lstm.yaml", "val/acc", "maximize"),
+}
+
+
+@pytest.mark.parametrize("space, expected", SHIPPED_SPACES.items(), ids=SHIPPED_SPACES.keys())
+def test_shipped_spaces_fit_their_configs(
+    space: str, expected: tuple[str, str, str], in_tmp_dir: Path
+) -> None:
+    config, monitor, direction = expected
+    sweep = plan(
+        [
+            "--config",
+            str(CONFIGS / config),
+            "--space",
+            str(CONFIGS / "search" / f"{space}.yaml"),
+            "--trials",
+            "2",
+        ]
+    )
+    assert (sweep.monitor, sweep.direction) == (monitor, direction)  # the task decides the direction
+    assert sweep.folder == Path("lightning_logs", *Path(config).with_suffix("").parts, f"sweep-{space}")
+    assert list(in_tmp_dir.iterdir()) == []  # checking a sweep creates nothing
+
+
+def test_a_trial_claimed_beyond_the_budget_is_surplus() -> None:
+    study = optuna.create_study()
+    for state in (TrialState.COMPLETE, TrialState.FAIL, TrialState.PRUNED, TrialState.RUNNING):
+        study.add_trial(
+            optuna.trial.create_trial(state=state, value=1.0 if state == TrialState.COMPLETE else None)
+        )
+    # Ahead of trial 4: trials 0 (complete), 2 (pruned) and 3 (running); the failed one does not count.
+    assert not is_surplus(study, 4, budget=4)
+    assert is_surplus(study, 4, budget=3)
+
+
+def test_workers_on_one_study_draw_different_values_and_repeat_with_the_seed() -> None:
+    def draws(seed: int) -> list[float]:
+        storage = optuna.storages.InMemoryStorage()
+        name = optuna.create_study(storage=storage).study_name
+        # A fresh study object and sampler per trial, as each of several workers has its own.
+        trials = [
+            optuna.load_study(study_name=name, storage=storage, sampler=TrialSeededSampler(seed)).ask()
+            for _ in range(3)
+        ]
+        return [trial.suggest_float("lr", 1e-4, 1e-1, log=True) for trial in trials]
+
+    first = draws(seed=0)
+    assert len(set(first)) == 3
+    assert draws(seed=0) == first and draws(seed=1) != first
