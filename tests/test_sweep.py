@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -232,3 +233,48 @@ def test_workers_on_one_study_draw_different_values_and_repeat_with_the_seed() -
     first = draws(seed=0)
     assert len(set(first)) == 3
     assert draws(seed=0) == first and draws(seed=1) != first
+
+
+@pytest.mark.slow  # one worker process through the job script: ~25 s on a loaded 2-core machine
+def test_sweep_sbatch_runs_one_worker_per_array_task(tmp_path: Path) -> None:
+    script = REPO_ROOT / "scripts" / "slurm" / "sweep.sbatch"
+    options = dict(re.findall(r"^#SBATCH --([\w-]+)=(\S+)", script.read_text(), flags=re.MULTILINE))
+    assert (options["ntasks"], options["gres"]) == ("1", "gpu:1") and "array" in options  # a worker per GPU
+    assert not {"signal", "requeue"} & options.keys()  # a requeued task would continue another trial's folder
+    # Run it as SLURM would, on this CPU: srun starts the command, the job runs in the submit folder.
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "srun").write_text('#!/bin/sh\nexec "$@"\n')
+    (tmp_path / "bin" / "srun").chmod(0o755)
+    for folder in ("scripts", "configs"):
+        (tmp_path / folder).symlink_to(REPO_ROOT / folder)
+    journal = tmp_path / "shared" / "sweep.log"
+    env = {
+        **os.environ,
+        "PATH": f"{tmp_path / 'bin'}:{os.environ['PATH']}",
+        "SLURM_SUBMIT_DIR": str(tmp_path),
+    }
+    env |= {"STORAGE": str(journal), "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO_ROOT)}
+    cpu = [
+        "--trainer.accelerator",
+        "cpu",
+        "--trainer.precision",
+        "32-true",
+        "--trainer.max_epochs",
+        "1",
+        *TINY,
+    ]
+    result = subprocess.run(
+        ["bash", str(script), CONFIG, SPACE, "2", *cpu],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "2 of 2 trials finished" in result.stdout
+    study = optuna.load_study(
+        study_name="regression_mlp",
+        storage=optuna.storages.JournalStorage(optuna.storages.journal.JournalFileBackend(str(journal))),
+    )
+    assert len(finished(study)) == 2
+    assert (tmp_path / FOLDER / "best.yaml").is_file()
