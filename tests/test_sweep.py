@@ -278,3 +278,14 @@ def test_sweep_sbatch_runs_one_worker_per_array_task(tmp_path: Path) -> None:
     )
     assert len(finished(study)) == 2
     assert (tmp_path / FOLDER / "best.yaml").is_file()
+
+
+def test_diverging_trials_are_pruned_and_leave_no_best(in_tmp_dir: Path, capsys) -> None:
+    (in_tmp_dir / "space.yaml").write_text(f"{LR}: {{type: float, low: 1.0e+5, high: 1.0e+6, log: true}}\n")
+    sweep_main(
+        ["--config", CONFIG, "--space", "space.yaml", "--trials", "2", "--trainer.max_epochs", "2", *TINY]
+    )
+    folder = FOLDER.parent / "sweep-space"  # the study is named after the space file
+    assert [row["state"] for row in read_trials(folder)] == ["PRUNED", "PRUNED"]  # the NaN guard stopped both
+    assert "pruned: the loss diverged" in capsys.readouterr().out
+    assert not (folder / "best.yaml").exists()
