@@ -42,9 +42,14 @@ MAX_RETRIES = 2
 OPEN_ATTEMPTS = 5
 
 
+def has_heartbeat(storage: str) -> bool:
+    """Whether ``--storage`` names a database (a URL), whose trials a heartbeat watches, not a journal file."""
+    return "://" in storage
+
+
 def open_storage(storage: str, heartbeat: int) -> BaseStorage:
     """The storage named by ``--storage``: an RDB URL (with heartbeat) or a journal file path."""
-    if "://" not in storage:
+    if not has_heartbeat(storage):
         Path(storage).parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(storage))
     engine = {}

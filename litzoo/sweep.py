@@ -44,6 +44,7 @@ from litzoo.study import (
     SurplusTrial,
     counted_trials,
     fail_stale_trials,
+    has_heartbeat,
     is_surplus,
     open_storage,
     open_study,
@@ -116,7 +117,6 @@ class Sweep:
 
     fit_args: list[str]
     space: list[Parameter]
-    space_path: Path
     trials: int
     seed: int
     storage: str
@@ -131,7 +131,7 @@ class Sweep:
     @property
     def waits_for_others(self) -> bool:
         """Whether a dead worker's trial gets retried (heartbeat), so waiting on running trials ends."""
-        return "://" in self.storage
+        return has_heartbeat(self.storage)
 
     def trial_args(self, trial: optuna.Trial) -> list[str]:
         """The ``litzoo fit`` command line of ``trial``: the sweep's options, its folder, its values."""
@@ -179,7 +179,6 @@ def plan(argv: Sequence[str]) -> Sweep:
     return Sweep(
         fit_args=fit_args,
         space=space,
-        space_path=options.space,
         trials=options.trials,
         seed=options.seed,
         storage=options.storage or f"sqlite:///{(folder / 'study.db').resolve()}",
