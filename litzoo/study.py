@@ -52,13 +52,18 @@ def open_storage(storage: str, heartbeat: int) -> BaseStorage:
     if not has_heartbeat(storage):
         Path(storage).parent.mkdir(parents=True, exist_ok=True)
         return JournalStorage(JournalFileBackend(storage))
-    engine = {}
-    url = sqlalchemy.engine.make_url(storage)
+    try:
+        url = sqlalchemy.engine.make_url(storage)
+    except sqlalchemy.exc.ArgumentError as error:
+        raise ValueError(
+            f"--storage {storage} is not a database URL ({error}). Write sqlite:///path/study.db, "
+            "postgresql://user:password@host/database or mysql://..., or give a journal file path."
+        ) from error
+    engine: dict[str, Any] = {}
     if url.get_backend_name() == "sqlite" and url.database:
-        Path(url.database).parent.mkdir(
-            parents=True, exist_ok=True
-        )  # SQLite creates the file, not its folder
-        # Wait this long for another worker's write instead of failing with "database is locked".
+        # SQLite creates the file but not its folder, and waits this long for another worker's write
+        # instead of failing with "database is locked".
+        Path(url.database).parent.mkdir(parents=True, exist_ok=True)
         engine = {"connect_args": {"timeout": 60}}
     for attempt in range(OPEN_ATTEMPTS):
         try:
@@ -70,11 +75,16 @@ def open_storage(storage: str, heartbeat: int) -> BaseStorage:
                     heartbeat_interval=heartbeat,
                     heartbeat_stale_trial_callback=RetryHeartbeatStaleTrialCallback(max_retry=MAX_RETRIES),
                 )
+        except ImportError as error:
+            raise ValueError(
+                f"--storage {storage}: the {url.get_backend_name()} driver is not installed ({error}). "
+                "Install it (pip install psycopg2-binary for PostgreSQL, PyMySQL for MySQL)."
+            ) from error
         except sqlalchemy.exc.SQLAlchemyError as error:
             if attempt == OPEN_ATTEMPTS - 1:
                 raise ValueError(
                     f"--storage {storage}: cannot open the database ({' '.join(str(error).split()[:40])}). "
-                    "Check the URL, that the database server is reachable and that its driver is installed."
+                    "Check the URL and that the database server is reachable."
                 ) from error
             time.sleep(random.uniform(0.2, 1.0))
     raise AssertionError("unreachable")

@@ -18,6 +18,8 @@ from tests.conftest import CONFIGS, QUIET
 
 #: Folders whose files are composed into an experiment config with a second --config, not run alone.
 COMPOSED_FOLDERS = ("trainer", "data", "speed")
+#: Search spaces for `litzoo sweep` (tests/test_sweep.py checks them against their configs).
+SEARCH_SPACES = "search"
 #: How each config folder gets its data in tests: the fixture that writes a tiny dataset in
 #: torchvision's layout, or None for configs whose datamodule generates its data in memory.
 DATA_FOR_FOLDER: dict[str, str | None] = {
@@ -35,7 +37,7 @@ FIXTURE_BATCH_SIZE = "8"
 EXPERIMENT_CONFIGS = sorted(
     path
     for path in CONFIGS.rglob("*.yaml")
-    if not set(path.relative_to(CONFIGS).parts[:-1]) & set(COMPOSED_FOLDERS)
+    if not set(path.relative_to(CONFIGS).parts[:-1]) & {*COMPOSED_FOLDERS, SEARCH_SPACES}
 )
 
 
