@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from jsonargparse import Namespace
 from lightning.pytorch import LightningDataModule
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
@@ -33,6 +35,7 @@ from litzoo.faults import (
     use_atomic_checkpoint_io,
 )
 from litzoo.gpu_probe import skip_gpu_probing_without_gpu
+from litzoo.lr_find import add_lr_find_argument, check_lr_find_request, find_learning_rate
 from litzoo.monitoring import (
     DEFAULT_LOGGERS,
     DEFAULTS_CONFIG,
@@ -163,6 +166,7 @@ class LitzooCLI(LightningCLI):
         parser.add_lightning_class_args(NonFiniteLossGuard, "nan_guard")
         parser.add_lightning_class_args(DataSanityCheck, "data_check")
         parser.add_lightning_class_args(SaveOnInterrupt, "save_on_interrupt")
+        add_lr_find_argument(parser)
         link_data_to_net(parser)  # last: see its docstring
 
     def parse_arguments(self, parser: LightningArgumentParser, args) -> None:
@@ -187,6 +191,7 @@ class LitzooCLI(LightningCLI):
         from it through Lightning's broadcast of ``trainer.log_dir``.
         """
         config = self.config[self.subcommand] if self.subcommand else self.config
+        check_lr_find_request(config, self.subcommand)
         default_progress_bar(config)
         clip_chunks_like_the_trainer(config)
         loggers = file_loggers(config)
@@ -238,6 +243,11 @@ class LitzooCLI(LightningCLI):
             set_cpu_threads(config.get("cpu_threads"), self.model, self.model.net.input_shape, batch_size)
         return trainer
 
+    def before_fit(self) -> None:
+        """With ``--lr_find true``, train with the learning rate Lightning's LR finder suggests."""
+        if self.config.fit.get("lr_find"):
+            find_learning_rate(self.trainer, self.model, self.datamodule, self.config.fit)
+
     def after_fit(self) -> None:
         """End a training run by saying how good it got and where the best checkpoint is."""
         checkpoint = self.trainer.checkpoint_callback
@@ -253,13 +263,20 @@ class LitzooCLI(LightningCLI):
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
 
-def cli_main(args: list[str] | None = None, run: bool = True) -> LitzooCLI:
+def cli_main(
+    args: list[str] | None = None,
+    run: bool = True,
+    callbacks: Sequence[Callback] = (),
+    cli_class: type[LitzooCLI] = LitzooCLI,
+) -> LitzooCLI:
     """Build (and with ``run``, execute) the CLI; ``args`` as on the command line, ``None`` = sys.argv.
 
     ``run=False`` takes no subcommand and only instantiates model, data and trainer (benchmarks use it).
+    ``callbacks`` join the trainer's own without entering the run's config (a sweep's pruning
+    callback); ``cli_class`` may be a subclass of :class:`LitzooCLI` (the sweep's parse-only one).
     """
     skip_gpu_probing_without_gpu()
-    return LitzooCLI(
+    return cli_class(
         TaskModule,
         LightningDataModule,
         subclass_mode_model=True,
@@ -267,7 +284,7 @@ def cli_main(args: list[str] | None = None, run: bool = True) -> LitzooCLI:
         auto_configure_optimizers=False,
         save_config_callback=RunConfigSaver,
         parser_kwargs={subcommand: {"default_config_files": [DEFAULTS_CONFIG]} for subcommand in SUBCOMMANDS},
-        trainer_defaults={"logger": DEFAULT_LOGGERS},
+        trainer_defaults={"logger": DEFAULT_LOGGERS, "callbacks": list(callbacks)},
         args=args,
         run=run,
     )
@@ -293,14 +310,28 @@ def root_cause(error: BaseException) -> BaseException:
         error = inner
 
 
+def exit_with_user_error(error: BaseException, code: int = 1) -> NoReturn:
+    """End the command with ``error: <message>`` and exit status ``code`` (the traceback on request)."""
+    if os.environ.get(TRACEBACK_VARIABLE):
+        raise error
+    print(
+        f"error: {root_cause(error)}\n(For the full traceback, run again with {TRACEBACK_VARIABLE}=1.)",
+        file=sys.stderr,
+    )
+    sys.exit(code)
+
+
 def main() -> None:
+    """The ``litzoo`` command: ``litzoo sweep ...`` runs a hyperparameter sweep, anything else the CLI."""
+    if sys.argv[1:2] == ["sweep"]:
+        from litzoo.sweep import main as sweep_main  # imports Optuna, which only sweeps need
+
+        sweep_main(sys.argv[2:])
+        return
     try:
         cli_main()
     except USER_ERRORS as error:
-        if os.environ.get(TRACEBACK_VARIABLE):
-            raise
-        cause = root_cause(error)
-        sys.exit(f"error: {cause}\n(For the full traceback, run again with {TRACEBACK_VARIABLE}=1.)")
+        exit_with_user_error(error)
 
 
 if __name__ == "__main__":

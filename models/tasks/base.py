@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Sequence
+from collections.abc import MutableMapping, Sequence
 from typing import Any, Literal
 
 import lightning as L
@@ -296,6 +296,19 @@ class TaskModule(L.LightningModule):
         self.log(f"{self.monitor}_best", self.val_best.compute(), prog_bar=True)
 
     # --- optimisation ------------------------------------------------------------------------------
+    def set_learning_rate(self, lr: float) -> None:
+        """Build the optimizer with learning rate ``lr`` from now on, as if the config had said so.
+
+        ``fit --lr_find true`` sets the rate Lightning's finder suggests this way. The factory gets
+        ``lr`` as a keyword (every ``torch.optim`` optimizer takes one), and the recorded optimizer
+        config says the same, so checkpoints and the HParams tab show the rate used (``hparams.yaml``
+        keeps the arguments the task was built with).
+        """
+        self.optimizer_factory = functools.partial(self.optimizer_factory, lr=lr)
+        optimizer = self.hparams.get("optimizer")
+        if isinstance(optimizer, MutableMapping) and isinstance(optimizer.get("init_args"), MutableMapping):
+            optimizer["init_args"]["lr"] = lr
+
     def configure_optimizers(self) -> Any:
         optimizer = self.optimizer_factory(self.parameters())
         if self.scheduler_factory is None:
