@@ -16,15 +16,15 @@ from pathlib import Path
 from typing import NoReturn
 
 from jsonargparse import Namespace
-from lightning.pytorch import LightningDataModule
-from lightning.pytorch.callbacks import Callback, ModelCheckpoint
+from lightning.pytorch import LightningDataModule, Trainer
+from lightning.pytorch.callbacks import Callback, ModelCheckpoint, ModelSummary, RichModelSummary
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
 import datamodules  # noqa: F401  (registers the datamodules for short class paths)
 import models  # noqa: F401  (registers the architectures for short class paths)
 from datamodules.vision import DatasetCorruptError, DatasetNotFoundError
-from litzoo.callbacks import LastCheckpoint
+from litzoo.callbacks import LastCheckpoint, NetSummary
 from litzoo.cpu_threads import set_cpu_threads
 from litzoo.faults import (
     DataSanityCheck,
@@ -43,6 +43,7 @@ from litzoo.monitoring import (
     default_progress_bar,
     resolve_named_checkpoint,
 )
+from litzoo.quiet import silence_known_noise
 from litzoo.run_folder import (
     RunConfigSaver,
     experiment_from_configs,
@@ -121,6 +122,17 @@ def clip_chunks_like_the_trainer(config: Namespace) -> None:
     init_args.gradient_clip_val = clip
     trainer.gradient_clip_val = None
     trainer.gradient_clip_algorithm = None
+
+
+def summarize_the_net(trainer: Trainer) -> None:
+    """Put :class:`~litzoo.callbacks.NetSummary` where Lightning put its default model summary.
+
+    Only Lightning's own default (added when ``trainer.enable_model_summary`` is true and no summary
+    callback was given) is replaced; a summary callback the user chose stays.
+    """
+    for index, callback in enumerate(trainer.callbacks):
+        if type(callback) in (ModelSummary, RichModelSummary):
+            trainer.callbacks[index] = NetSummary()
 
 
 class LitzooCLI(LightningCLI):
@@ -237,6 +249,7 @@ class LitzooCLI(LightningCLI):
     def instantiate_trainer(self, **kwargs):
         trainer = super().instantiate_trainer(**kwargs)
         use_atomic_checkpoint_io(trainer.strategy)
+        summarize_the_net(trainer)
         if trainer.strategy.root_device.type == "cpu":
             config = self.config[self.subcommand] if self.subcommand else self.config
             batch_size = getattr(self.datamodule, "batch_size", 1)
@@ -276,6 +289,7 @@ def cli_main(
     callback); ``cli_class`` may be a subclass of :class:`LitzooCLI` (the sweep's parse-only one).
     """
     skip_gpu_probing_without_gpu()
+    silence_known_noise()
     return cli_class(
         TaskModule,
         LightningDataModule,

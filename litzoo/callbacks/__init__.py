@@ -9,6 +9,7 @@ from litzoo.callbacks.confusion import ConfusionMatrixFigure
 from litzoo.callbacks.csv_logger import ResumableCSVLogger
 from litzoo.callbacks.hparams import HParamsMetrics
 from litzoo.callbacks.images import FirstLayerWeights, SampleImages
+from litzoo.callbacks.net_summary import NetSummary
 from litzoo.callbacks.predictions import PredictionsCSV
 from litzoo.callbacks.progress import ThrottledProgressBar
 
@@ -17,6 +18,7 @@ __all__ = [
     "FirstLayerWeights",
     "HParamsMetrics",
     "LastCheckpoint",
+    "NetSummary",
     "PeriodicCheckpoint",
     "PredictionsCSV",
     "RNGStateCheckpoint",
