@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
+from PIL import Image
 from torchvision import datasets
 
 from datamodules.augment import normalize_uint8, pad_centered
+from datamodules.image_framing import frame_digit
 from datamodules.vision import DEFAULT_SPLIT_SEED, DEFAULT_VAL_SIZE, VisionDataModule
 
 #: Mean and standard deviation of the MNIST training pixels on the [0, 1] scale.
@@ -22,7 +24,8 @@ class MNISTDataModule(VisionDataModule):
     Args:
         pad_to: Pad every image symmetrically with black to ``pad_to x pad_to`` (``None``: keep 28x28).
         data_dir, download, batch_size, val_size, split_seed, num_workers, pin_memory,
-        persistent_workers: See :class:`~datamodules.vision.VisionDataModule`.
+        persistent_workers, predict_path, skip_unreadable: See
+        :class:`~datamodules.vision.VisionDataModule`.
     """
 
     dataset_class = datasets.MNIST
@@ -51,9 +54,20 @@ class MNISTDataModule(VisionDataModule):
         num_workers: int = 0,
         pin_memory: bool = False,
         persistent_workers: bool = False,
+        predict_path: str | None = None,
+        skip_unreadable: bool = False,
     ) -> None:
         super().__init__(
-            data_dir, download, batch_size, val_size, split_seed, num_workers, pin_memory, persistent_workers
+            data_dir,
+            download,
+            batch_size,
+            val_size,
+            split_seed,
+            num_workers,
+            pin_memory,
+            persistent_workers,
+            predict_path=predict_path,
+            skip_unreadable=skip_unreadable,
         )
         if pad_to is not None and pad_to < MNIST_SIDE:
             raise ValueError(
@@ -66,6 +80,10 @@ class MNISTDataModule(VisionDataModule):
 
     def images_of(self, dataset: datasets.MNIST) -> torch.Tensor:
         return dataset.data.unsqueeze(1).contiguous()  # (N, 28, 28) -> (N, 1, 28, 28)
+
+    def frame(self, image: Image.Image) -> torch.Tensor:
+        """A picture of a digit (dark on light or light on dark, any size) framed like MNIST's 28x28."""
+        return frame_digit(image, field=MNIST_SIDE)
 
     def preprocess(self, images: torch.Tensor, train: bool) -> torch.Tensor:
         if self.pad_to is not None:
