@@ -83,6 +83,7 @@ def write_onnx(net: nn.Module, example: torch.Tensor, path: Path) -> None:
             dynamic_shapes=dynamic_batch(),
             input_names=[ONNX_INPUT],
             output_names=[ONNX_OUTPUT],
+            verbose=False,  # no progress lines: the command prints what it wrote and the check
         )
     program.save(str(path))  # weights inside the file (separate data files only above ONNX's 2 GB)
 
@@ -116,8 +117,9 @@ def write_torchscript(net: nn.Module, example: torch.Tensor, path: Path, method:
             f"torch {torch.__version__} no longer ships torch.jit.{method}: export with --format pt2 or onnx."
         )
     with warnings.catch_warnings():
-        # torch's own deprecation warning; the command prints TORCHSCRIPT_NOTE instead.
-        warnings.filterwarnings("ignore", message=r"`torch\.jit\.", category=DeprecationWarning)
+        # torch's own deprecation warnings (a FutureWarning or DeprecationWarning, by release); the
+        # command prints TORCHSCRIPT_NOTE instead.
+        warnings.filterwarnings("ignore", message=r"`torch\.jit\.\w+` is deprecated")
         if method == "trace":
             exported = torch.jit.trace(net, example)
         else:
@@ -133,7 +135,7 @@ def write_torchscript(net: nn.Module, example: torch.Tensor, path: Path, method:
 
 def load_torchscript(path: Path) -> Runner:
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=r"`torch\.jit\.", category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=r"`torch\.jit\.\w+` is deprecated")
         return torch.jit.load(str(path))
 
 

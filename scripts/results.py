@@ -21,6 +21,7 @@ import argparse
 import inspect
 import os
 import pydoc
+import shlex
 import statistics
 import sys
 import time
@@ -208,6 +209,12 @@ def markdown(results: list[ConfigResult], args: argparse.Namespace, command: str
     return "\n".join(lines) + "\n"
 
 
+def command_text(argv: Sequence[str]) -> str:
+    """The command as run, quoted for a shell, with configs relative to the repository."""
+    shown = [relative(Path(a)) if a.endswith(".yaml") else a for a in argv]
+    return shlex.join(["python", "scripts/results.py", *shown])
+
+
 def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter, allow_abbrev=False
@@ -240,12 +247,9 @@ def main(argv: Sequence[str] | None = None) -> list[ConfigResult]:
     metrics = {result.metric for result in results}
     if len(metrics) > 1:
         raise ValueError(f"The configs are judged by different metrics ({', '.join(sorted(metrics))}).")
-    command = "python scripts/results.py " + " ".join(
-        relative(Path(a)) if a.endswith(".yaml") else a for a in argv
-    )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     partial = args.out.with_name(f".{args.out.name}.tmp")
-    partial.write_text(markdown(results, args, command))
+    partial.write_text(markdown(results, args, command_text(argv)))
     partial.replace(args.out)  # written whole or not at all
     print(f"wrote {args.out}")
     return results
