@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,7 @@ from torch import nn
 
 from litzoo.cli import cli_main
 from litzoo.export import MAX_ABS_DIFFERENCE, export_net, load_task, main
-from litzoo.export_formats import FORMATS, onnx_export_supported
+from litzoo.export_formats import FORMATS, dynamic_batch, onnx_export_supported, quiet_recurrent_export
 from tests.conftest import CONFIGS, QUIET, run_folders
 
 TINY = ["--data.init_args.train_size", "64", "--data.init_args.val_size", "64", "--trainer.max_epochs", "1"]
@@ -54,6 +55,32 @@ FORMAT_PARAMS = [
 ]
 
 
+#: Nets that read an LSTM's final hidden state (the ``last`` head).
+READS_LSTM_STATE = ("lstm_rows", "bidirectional_lstm_rows")
+
+
+@functools.cache
+def lstm_state_traces_right() -> bool:
+    """Whether ``torch.export`` gives a batch-first ``nn.LSTM``'s final state its real shape under a dynamic batch.
+
+    torch 2.4 traces ``h_n`` as ``(layers, 1, batch, hidden)`` (the tensor computed is right, its
+    traced shape is not), so a net reading ``h_n`` cannot be exported there; later releases trace it right.
+    """
+
+    class FinalState(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lstm = nn.LSTM(3, 2, batch_first=True)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.lstm(x)[1][0]
+
+    with quiet_recurrent_export():
+        program = torch.export.export(FinalState(), (torch.zeros(2, 4, 3),), dynamic_shapes=dynamic_batch())
+    (output,) = next(n for n in program.graph.nodes if n.op == "output").args[0]
+    return output.meta["val"].dim() == 3
+
+
 def built(config: str, *options: str) -> tuple[nn.Module, tuple[int, ...]]:
     """The config's net, as the CLI builds it from the data, and the input shape the data gives."""
     cli = cli_main(
@@ -70,6 +97,8 @@ def load(format: str, path: Path):
 @pytest.mark.parametrize("architecture", list(ARCHITECTURES))
 @pytest.mark.parametrize("format", FORMAT_PARAMS)
 def test_every_architecture_exports_in_every_format(architecture, format, tmp_path):
+    if architecture in READS_LSTM_STATE and format != "torchscript" and not lstm_state_traces_right():
+        pytest.xfail(f"torch {torch.__version__} traces nn.LSTM's final state with a wrong shape")
     net, input_shape = built(*ARCHITECTURES[architecture])
     out = tmp_path / f"net{FORMATS[format].suffix}"
     difference = export_net(net, input_shape, out, format)
