@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from PIL import Image
 from torchvision import datasets
 
 from datamodules.augment import normalize_uint8, random_crop_flip
+from datamodules.image_framing import fit_square
 from datamodules.vision import VisionDataModule
 
 #: Per-channel (R, G, B) mean and standard deviation of the CIFAR-10 training pixels on the [0, 1] scale.
@@ -27,7 +29,8 @@ class CIFAR10DataModule(VisionDataModule):
         augment: Random crop (padding 4) and horizontal flip of each training image, drawn per image
             per epoch. Validation and test images are never augmented.
         data_dir, download, batch_size, val_size, split_seed, num_workers, pin_memory,
-        persistent_workers: See :class:`~datamodules.vision.VisionDataModule`.
+        persistent_workers, predict_path, skip_unreadable: See
+        :class:`~datamodules.vision.VisionDataModule`.
     """
 
     dataset_class = datasets.CIFAR10
@@ -50,6 +53,10 @@ class CIFAR10DataModule(VisionDataModule):
 
     def images_of(self, dataset: datasets.CIFAR10) -> torch.Tensor:
         return torch.from_numpy(dataset.data).permute(0, 3, 1, 2).contiguous()  # NHWC -> NCHW
+
+    def frame(self, image: Image.Image) -> torch.Tensor:
+        """A picture as RGB 32x32: shorter side scaled to 32 (aspect ratio kept), centre cut out."""
+        return fit_square(image, side=self.input_shape[-1])
 
     def preprocess(self, images: torch.Tensor, train: bool) -> torch.Tensor:
         if train and self.augment:

@@ -6,9 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from PIL import Image
 from torchvision import datasets
 
 from datamodules.augment import normalize_uint8, pad_centered
+from datamodules.image_framing import frame_digit
 from datamodules.vision import VisionDataModule
 
 #: Mean and standard deviation of the MNIST training pixels on the [0, 1] scale.
@@ -23,7 +25,8 @@ class MNISTDataModule(VisionDataModule):
     Args:
         pad_to: Pad every image symmetrically with black to ``pad_to x pad_to`` (``None``: keep 28x28).
         data_dir, download, batch_size, val_size, split_seed, num_workers, pin_memory,
-        persistent_workers: See :class:`~datamodules.vision.VisionDataModule`.
+        persistent_workers, predict_path, skip_unreadable: See
+        :class:`~datamodules.vision.VisionDataModule`.
     """
 
     dataset_class = datasets.MNIST
@@ -56,6 +59,10 @@ class MNISTDataModule(VisionDataModule):
 
     def images_of(self, dataset: datasets.MNIST) -> torch.Tensor:
         return dataset.data.unsqueeze(1).contiguous()  # (N, 28, 28) -> (N, 1, 28, 28)
+
+    def frame(self, image: Image.Image) -> torch.Tensor:
+        """A picture of a digit (dark on light or light on dark, any size) framed like MNIST's 28x28."""
+        return frame_digit(image, field=MNIST_SIDE)
 
     def preprocess(self, images: torch.Tensor, train: bool) -> torch.Tensor:
         if self.pad_to is not None:

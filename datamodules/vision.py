@@ -8,9 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from lightning.pytorch.utilities.rank_zero import rank_zero_warn
+from PIL import Image
 from torch.utils.data import DataLoader
 from torchvision.datasets import VisionDataset
 
+from datamodules.image_files import read_images
 from datamodules.tensor_data import BatchedTensorDataset, InMemoryDataModule, tensor_loader
 
 #: The validation split is drawn with its own generator so it never changes with ``seed_everything``.
@@ -43,10 +46,11 @@ class VisionDataModule(InMemoryDataModule):
     epoch), moved to the device as uint8 (4x less to copy than float), and only then scaled,
     normalized and, for training, augmented in ``on_after_batch_transfer``, on the GPU when
     training on one. The validation split is a fixed, seeded part of the official training files
-    and is never augmented; the test split is the official test set, also used by ``predict``.
+    and is never augmented; the test split is the official test set, also used by ``predict``
+    unless ``predict_path`` names the user's own images.
 
     Subclasses set ``dataset_class``, ``files``, ``mean``, ``std``, ``num_classes``, ``class_names``
-    and ``input_shape``, and may override ``images_of`` and ``preprocess``.
+    and ``input_shape``, and define ``images_of``, ``preprocess`` and ``frame``.
 
     Args:
         data_dir: Folder that holds (or will hold) the dataset in torchvision's layout.
@@ -57,6 +61,12 @@ class VisionDataModule(InMemoryDataModule):
         split_seed: Seed of the train/val split, independent of the global seed.
         num_workers, pin_memory, persistent_workers: Passed to every ``DataLoader``
             (``persistent_workers`` only applies when ``num_workers > 0``).
+        predict_path: Your own images for ``predict`` instead of the test split: a PNG or JPEG file,
+            a folder of them or a glob. Each is framed like the dataset's images (see ``frame``) and
+            then preprocessed like every batch; ``predictions.csv`` names its ``file``. The dataset
+            files are then not needed for ``predict``.
+        skip_unreadable: Skip (and list) files under ``predict_path`` that are not readable images,
+            instead of stopping at the first one.
     """
 
     dataset_class: type[VisionDataset]
@@ -83,6 +93,8 @@ class VisionDataModule(InMemoryDataModule):
         num_workers: int = 0,
         pin_memory: bool = False,
         persistent_workers: bool = False,
+        predict_path: str | None = None,
+        skip_unreadable: bool = False,
     ) -> None:
         super().__init__(batch_size)
         name = type(self).__name__
@@ -102,6 +114,19 @@ class VisionDataModule(InMemoryDataModule):
             "pin_memory": pin_memory,
             "persistent_workers": persistent_workers and num_workers > 0,
         }
+        self.predict_path = predict_path
+        self.predict_files: list[str] | None = None
+        if predict_path is not None:
+            # Read now, while the CLI builds the datamodule: a bad file then stops the command before
+            # the run folder gets any log, so nothing is left half-written.
+            own = read_images(predict_path, self.frame, skip_unreadable)
+            if own.skipped:
+                rank_zero_warn(
+                    f"Skipped {len(own.skipped)} unreadable file(s) of predict_path {predict_path}:\n  "
+                    + "\n  ".join(own.skipped)
+                )
+            self.splits["predict"] = BatchedTensorDataset(own.images)
+            self.predict_files = own.files
 
     # ----------------------------------------------------------------------------- loading
     def missing_files(self) -> list[str]:
@@ -114,10 +139,14 @@ class VisionDataModule(InMemoryDataModule):
             f"Expected there: {expected}. {FIX_HINT}"
         )
 
+    def predicts_own_images(self) -> bool:
+        """Whether the trainer is running ``predict`` on ``predict_path`` (no dataset file needed)."""
+        return self.predict_files is not None and self.trainer is not None and self.trainer.predicting
+
     def prepare_data(self) -> None:
         """Download the files if they are missing (Lightning runs this on one process per node)."""
         missing = self.missing_files()
-        if not missing:
+        if not missing or self.predicts_own_images():
             return
         if not self.download:
             raise self.not_found(
@@ -167,6 +196,10 @@ class VisionDataModule(InMemoryDataModule):
         """The dataset's images as one contiguous uint8 tensor ``(N, C, H, W)``."""
         raise NotImplementedError
 
+    def frame(self, image: Image.Image) -> torch.Tensor:
+        """One of the user's pictures as a uint8 ``(C, H, W)`` image like those of the dataset files."""
+        raise NotImplementedError
+
     def num_val(self, num_train_files: int) -> int:
         count = round(self.val_size * num_train_files) if isinstance(self.val_size, float) else self.val_size
         if not 1 <= count < num_train_files:
@@ -178,7 +211,10 @@ class VisionDataModule(InMemoryDataModule):
         return count
 
     def setup(self, stage: str) -> None:
-        """Load what ``stage`` needs (fit/validate: train and val; test/predict: test), once."""
+        """Load what ``stage`` needs (fit/validate: train and val; test/predict: test), once.
+
+        ``predict`` on ``predict_path`` reads nothing here: those images were read at construction.
+        """
         if stage in ("fit", "validate") and "train" not in self.splits:
             images, labels = self.load(train=True)
             order = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.split_seed))
@@ -186,12 +222,16 @@ class VisionDataModule(InMemoryDataModule):
             val, train = order[:n_val].sort().values, order[n_val:].sort().values
             self.splits["train"] = BatchedTensorDataset(images[train], labels[train])
             self.splits["val"] = BatchedTensorDataset(images[val], labels[val])
-        if stage in ("test", "predict") and "test" not in self.splits:
+        own_images = stage == "predict" and self.predict_files is not None
+        if stage in ("test", "predict") and "test" not in self.splits and not own_images:
             self.splits["test"] = BatchedTensorDataset(*self.load(train=False))
 
     # ----------------------------------------------------------------------------- batches
     def loader(self, split: str, shuffle: bool) -> DataLoader:
         return tensor_loader(self.splits[split], self.batch_size, shuffle=shuffle, **self.loader_options)
+
+    def predict_dataloader(self) -> DataLoader:
+        return self.loader("test" if self.predict_files is None else "predict", shuffle=False)
 
     def preprocess(self, images: torch.Tensor, train: bool) -> torch.Tensor:
         """uint8 batch ``(N, C, H, W)`` -> the float batch the model reads."""
@@ -203,6 +243,6 @@ class VisionDataModule(InMemoryDataModule):
             # Lightning also routes the model's `example_input_array` (already model-ready) through
             # this hook when it prints the model summary; only loader batches need preprocessing.
             return batch
-        images, labels = batch
+        images, *labels = batch  # the user's own images for predict come without labels
         training = self.trainer is not None and self.trainer.training
-        return self.preprocess(images, train=training), labels
+        return (self.preprocess(images, train=training), *labels)

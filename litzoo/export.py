@@ -1,29 +1,43 @@
-"""Export a checkpoint's net to TorchScript, for inference without litzoo or Lightning.
+"""Export a checkpoint's net for inference without litzoo or Lightning: ONNX, torch.export or TorchScript.
 
-    python scripts/export.py lightning_logs/regression/mlp/version_0/checkpoints/last.ckpt -o mlp.pt
-    python -c "import torch; net = torch.jit.load('mlp.pt'); print(net(torch.rand(5, 1)))"
+    python scripts/export.py CKPT --format onnx -o lenet5.onnx        # onnxruntime, other runtimes
+    python scripts/export.py CKPT --format pt2 -o lenet5.pt2          # torch.export.load(...).module()
+    python scripts/export.py CKPT --format torchscript -o lenet5.pt   # torch.jit.load (deprecated)
 
-The exported module is the architecture alone (``task.net``) in eval mode: it maps a batch of
-inputs of the data's ``input_shape`` to the raw outputs (logits for classification). ``trace``
-(default) records one forward pass on a dummy batch and works for every net in ``models/``;
-``script`` compiles the Python code instead and keeps data-dependent control flow, but only
-for TorchScript-compatible code. ONNX export would need the ``onnx`` package, not a dependency.
+The exported model is the architecture alone (``task.net``) in eval mode: it maps a batch of inputs
+of the data's ``input_shape``, preprocessed as in training (normalized, padded), to the raw outputs
+(logits for classification). Any batch size works. After writing, the file is read back by the
+runtime named above and run on a random batch of another size than the export example's; the
+largest absolute difference from the checkpoint's net is printed, and above 1e-4 the export fails
+and leaves no file. Without ``--format`` the suffix of ``-o`` picks it (.onnx, .pt2, .pt), else ONNX.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
 import torch
 import yaml
+from torch import nn
 
 import models.tasks
+from litzoo.export_formats import FORMATS, TORCHSCRIPT_NOTE, ExportFormat
+from litzoo.faults import check_checkpoint_readable
 from models.tasks import TaskModule
 
-TRACE_BATCH = 2
+MAX_ABS_DIFFERENCE = 1e-4
+#: The example input's batch; not 1, which torch.export would take for a constant.
+EXAMPLE_BATCH = 2
+#: The check's batch: another size than the example's, so it also shows the batch dimension is free.
+CHECK_BATCH = 5
+CHECK_SEED = 0
+DEFAULT_FORMAT = "onnx"
 
 
 def task_class(checkpoint_path: Path, hparams: dict) -> type[TaskModule]:
@@ -45,49 +59,91 @@ def task_class(checkpoint_path: Path, hparams: dict) -> type[TaskModule]:
 
 
 def load_task(checkpoint_path: Path) -> TaskModule:
-    hparams = torch.load(checkpoint_path, map_location="cpu", weights_only=False).get("hyper_parameters", {})
+    hparams = check_checkpoint_readable(str(checkpoint_path)).get("hyper_parameters", {})
     return (
         task_class(checkpoint_path, hparams).load_from_checkpoint(checkpoint_path, map_location="cpu").eval()
     )
 
 
-def export(checkpoint_path: Path, out: Path, method: str = "trace") -> torch.jit.ScriptModule:
-    """Write ``checkpoint_path``'s net as TorchScript to ``out`` and return it."""
-    task = load_task(checkpoint_path)
+def max_abs_difference(net: nn.Module, run, input_shape: Sequence[int]) -> float:
+    """Largest ``|run(x) - net(x)|`` over a seeded random batch ``x`` of ``CHECK_BATCH`` inputs."""
+    batch = torch.randn(CHECK_BATCH, *input_shape, generator=torch.Generator().manual_seed(CHECK_SEED))
     with torch.no_grad():
-        if method == "trace":
-            exported = torch.jit.trace(task.net, torch.zeros(TRACE_BATCH, *task.input_shape))
-        else:
-            try:
-                exported = torch.jit.script(task.net)
-            except RuntimeError as error:  # TorchScript's compile errors are RuntimeErrors
-                raise ValueError(
-                    f"{type(task.net).__name__} cannot be compiled with torch.jit.script: "
-                    f"{str(error).strip().splitlines()[0]} Export it with --method trace instead."
-                ) from error
+        return (run(batch) - net(batch)).abs().max().item()
+
+
+def export_net(
+    net: nn.Module, input_shape: Sequence[int], out: Path, format: str, method: str = "trace"
+) -> float:
+    """Write ``net`` (put in eval mode) to ``out`` in ``format``, check it, return the max abs difference.
+
+    The file is written and checked in a temporary folder beside ``out`` and only then moved to
+    ``out``, so a failed export or check leaves nothing behind. ``method`` (``trace``/``script``)
+    applies to TorchScript only.
+    """
+    spec: ExportFormat = FORMATS[format]
+    write = functools.partial(spec.write, method=method) if format == "torchscript" else spec.write
+    net.eval()
     out.parent.mkdir(parents=True, exist_ok=True)
-    exported.save(str(out))
-    return exported
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{out.name}.") as folder:
+        written = Path(folder) / out.name
+        with torch.no_grad():
+            write(net, torch.zeros(EXAMPLE_BATCH, *input_shape), written)
+        difference = max_abs_difference(net, spec.load(written), input_shape)
+        if not difference <= MAX_ABS_DIFFERENCE:  # also refuses NaN
+            raise ValueError(
+                f"The {spec.name} export of {type(net).__name__} computes other outputs than the net: max "
+                f"abs difference {difference:.3g} on a batch of {CHECK_BATCH} (limit {MAX_ABS_DIFFERENCE:g}) "
+                f"with {spec.runtime()}. Nothing was written; try another --format, and please report "
+                "the architecture."
+            )
+        os.replace(written, out)
+    return difference
+
+
+def export(checkpoint_path: Path, out: Path, format: str = DEFAULT_FORMAT, method: str = "trace") -> float:
+    """Export ``checkpoint_path``'s net to ``out`` (see :func:`export_net`); return the checked difference."""
+    task = load_task(checkpoint_path)
+    return export_net(task.net, task.net.input_shape, out, format, method)
+
+
+def chosen_format(format: str | None, out: Path | None) -> str:
+    """``--format`` as given, else the one whose suffix ``-o`` has, else ONNX."""
+    if format is not None:
+        return format
+    by_suffix = {spec.suffix: name for name, spec in FORMATS.items()}
+    return by_suffix.get(out.suffix if out else "", DEFAULT_FORMAT)
 
 
 def main(argv: Sequence[str] | None = None) -> Path:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("checkpoint", type=Path, help="a .ckpt file written by scripts/train.py")
+    parser.add_argument("checkpoint", type=Path, help="a .ckpt file written by a litzoo run")
+    parser.add_argument("--format", choices=tuple(FORMATS), help="default: from the suffix of -o, else onnx")
     parser.add_argument(
-        "-o", "--out", type=Path, help="output file (default: the checkpoint's name with .pt)"
+        "-o", "--out", type=Path, help="output file (default: the checkpoint's name, new suffix)"
     )
-    parser.add_argument("--method", choices=("trace", "script"), default="trace")
+    parser.add_argument(
+        "--method", choices=("trace", "script"), default="trace", help="how TorchScript captures the net"
+    )
     args = parser.parse_args(argv)
     if not args.checkpoint.is_file():
         parser.exit(2, f"export.py: error: checkpoint {args.checkpoint} does not exist.\n")
-    out = args.out or args.checkpoint.with_suffix(".pt")
+    format = chosen_format(args.format, args.out)
+    spec = FORMATS[format]
+    out = args.out or args.checkpoint.with_suffix(spec.suffix)
+    if format == "torchscript":
+        print(TORCHSCRIPT_NOTE, file=sys.stderr)
     try:
-        export(args.checkpoint, out, args.method)
-    except ValueError as error:
+        difference = export(args.checkpoint, out, format, args.method)
+    except (ValueError, FileNotFoundError) as error:
         parser.exit(2, f"export.py: error: {error}\n")
-    print(f"Wrote {out}")
+    print(f"Wrote {out} ({spec.name}, batch dimension dynamic).")
+    print(
+        f"Checked with {spec.runtime()} on a batch of {CHECK_BATCH}: max abs difference from the "
+        f"checkpoint's net {difference:.2e} (limit {MAX_ABS_DIFFERENCE:.0e})."
+    )
     return out
 
 

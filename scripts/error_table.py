@@ -134,6 +134,16 @@ CASES: tuple[BadInput, ...] = (
         ("Training diverged", "learning rate", "gradient_clip_val"),
     ),
     BadInput(
+        "image to predict is not an image",
+        ("predict", "--config", MNIST_LENET, *QUIET, "--data.init_args.predict_path", TEXT_CKPT),
+        (f"{TEXT_CKPT} cannot be read as an image", "--data.init_args.skip_unreadable true"),
+    ),
+    BadInput(
+        "images to predict not found",
+        ("predict", "--config", MNIST_LENET, *QUIET, "--data.init_args.predict_path", "my_digits/"),
+        ("predict_path my_digits/: no such file or folder",),
+    ),
+    BadInput(
         "checkpoint path does not exist",
         ("fit", "--config", REGRESSION, *SMALL, "--ckpt_path", "missing.ckpt"),
         ("Checkpoint not found", "missing.ckpt"),

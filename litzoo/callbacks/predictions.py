@@ -16,7 +16,9 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_info
 class PredictionsCSV(BasePredictionWriter):
     """Writes one row per input of ``predict`` to ``<run folder>/<filename>``, batch by batch.
 
-    Columns: ``index`` (the sample's index in the predict dataset), then
+    Columns: ``index`` (the sample's index in the predict dataset), ``file`` when the datamodule
+    predicts the user's own image files (its ``predict_files``, e.g. ``--data.init_args.predict_path``),
+    then
 
     * classification (the task returns ``{"probs", "preds"}``): ``predicted`` (class index),
       ``predicted_name`` (when the datamodule has ``class_names``) and one probability column per
@@ -62,15 +64,17 @@ class PredictionsCSV(BasePredictionWriter):
         if self._file is None:
             return
         columns = self._columns(prediction, batch, trainer.datamodule)
+        files = getattr(trainer.datamodule, "predict_files", None)
         if self._writer is None:
             self._writer = csv.writer(self._file)
-            self._writer.writerow(["index", *columns])
+            self._writer.writerow(["index", *(["file"] if files else []), *columns])
         rows = len(next(iter(columns.values())))
         if batch_indices is None or len(batch_indices) != rows:  # a sampler that does not report indices
             start = batch_idx * rows
             batch_indices = range(start, start + rows)
         for i, index in enumerate(batch_indices):
-            self._writer.writerow([index, *(values[i] for values in columns.values())])
+            file = [files[index]] if files else []
+            self._writer.writerow([index, *file, *(values[i] for values in columns.values())])
 
     def on_predict_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self._file is None:

@@ -1,0 +1,108 @@
+"""scripts/results.py trains each config, tests its best-by-validation checkpoint, and writes the table;
+scripts/readme_figures.py saves a run's TensorBoard images."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy
+import pytest
+import torch
+import yaml
+from PIL import Image
+from torch.utils.tensorboard import SummaryWriter
+
+from litzoo.checkpoint_lookup import best_checkpoint
+from litzoo.cli import cli_main
+from litzoo.dataset_files import write_mnist
+from scripts import readme_figures, results
+from tests.conftest import CONFIGS, QUIET, REPO_ROOT
+
+CONFIG_NAMES = ("simple_cnn", "mlp")
+EPOCHS, SEEDS, VAL = 2, 2, 100
+
+
+@pytest.fixture
+def table(in_tmp_dir) -> tuple[list[results.ConfigResult], Path, list[str]]:
+    data = write_mnist(in_tmp_dir / "data", n_train=300, n_test=60)
+    configs = [str(CONFIGS / "mnist" / f"{name}.yaml") for name in CONFIG_NAMES]
+    data_args = ["--data.init_args.data_dir", str(data), "--data.init_args.download", "false"]
+    out = in_tmp_dir / "results" / "table.md"
+    measured = results.main(
+        ["--data_dir", str(data), "--configs", *configs, "--out", str(out), "--epochs", str(EPOCHS),
+         "--seeds", str(SEEDS), "--data.init_args.val_size", str(VAL), "--trainer.enable_model_summary", "false"]
+    )  # fmt: skip
+    return measured, out, data_args
+
+
+def val_accuracies(run_dir: Path) -> list[float]:
+    with (run_dir / "metrics.csv").open(newline="") as file:
+        return [float(row["val/acc"]) for row in csv.DictReader(file) if row.get("val/acc")]
+
+
+def test_each_run_tests_its_best_validation_checkpoint(table):
+    measured, _, data_args = table
+    assert [r.config for r in measured] == [f"configs/mnist/{name}.yaml" for name in CONFIG_NAMES]
+    for result in measured:
+        assert len(result.runs) == SEEDS
+        seeds = [
+            yaml.safe_load((Path(r.run_dir) / "config.yaml").read_text())["seed_everything"]
+            for r in result.runs
+        ]
+        assert seeds == [42, 43]  # the config's seed, then the next
+        for run in result.runs:
+            assert run.epochs == EPOCHS
+            assert run.best_val == pytest.approx(max(val_accuracies(Path(run.run_dir))))
+            # The test figure is what a separate `litzoo test` of the best-by-validation checkpoint gives.
+            tested = cli_main(
+                ["test", "--config", str(REPO_ROOT / result.config), *data_args, "--data.init_args.val_size", str(VAL),
+                 "--ckpt_path", str(best_checkpoint(Path(run.run_dir))), "--trainer.logger", "false", *QUIET]
+            )  # fmt: skip
+            assert run.test == pytest.approx(tested.trainer.callback_metrics["test/acc"].item())
+
+
+def test_table_has_one_row_per_config_with_its_figures(table):
+    measured, out, _ = table
+    text = out.read_text()
+    assert "300 training" not in text and f"{300 - VAL} training and {VAL} validation images" in text
+    assert "test figures on the 60 images" in text
+    rows = [line.split(" | ") for line in text.splitlines() if line.startswith("| `configs/")]
+    assert len(rows) == len(CONFIG_NAMES)
+    for cells, result in zip(rows, measured, strict=True):
+        config_path = REPO_ROOT / result.config
+        config = cli_main(["--config", str(config_path), "--trainer.logger", "false", *QUIET], run=False)
+        assert cells[0] == f"| `{result.config}`"
+        assert cells[1].startswith(f"`{type(config.model.net).__name__}(")
+        assert cells[2] == f"{sum(p.numel() for p in config.model.net.parameters()):,}"
+        recipe = yaml.safe_load(config_path.read_text())["trainer"]["max_epochs"]
+        assert cells[3] == f"{EPOCHS} of {recipe}"
+        accuracies = torch.tensor([r.test for r in result.runs]) * 100
+        assert cells[7] == f"{accuracies.mean():.2f} ± {accuracies.std():.2f}% |"
+
+
+def test_readme_figures_saves_each_tags_latest_image(tmp_path):
+    writer = SummaryWriter(str(tmp_path / "run"))
+    old = torch.zeros(3, 8, 8, dtype=torch.uint8)
+    new = torch.randint(0, 256, (3, 8, 8), dtype=torch.uint8)
+    writer.add_image("samples/train", old, global_step=0)
+    writer.add_image("samples/train", new, global_step=5)
+    writer.add_image("confusion_matrix/test", torch.ones(3, 4, 6), global_step=5)
+    writer.close()
+    written = readme_figures.main([str(tmp_path / "run"), "--out", str(tmp_path / "images"), "--prefix", "x"])
+    assert [p.name for p in written] == ["x_samples_train.png", "x_confusion_matrix_test.png"]
+    saved = torch.from_numpy(numpy.array(Image.open(written[0]))).permute(2, 0, 1)
+    assert torch.equal(saved, new)  # the latest one, pixel for pixel
+    assert Image.open(written[1]).size == (6, 4)
+
+
+def test_readme_figures_names_missing_tags_and_writes_nothing(tmp_path, capsys):
+    writer = SummaryWriter(str(tmp_path / "run"))
+    writer.add_image("samples/train", torch.zeros(3, 8, 8))
+    writer.close()
+    with pytest.raises(SystemExit):
+        readme_figures.main([str(tmp_path / "run"), "--out", str(tmp_path / "images"), "--prefix", "x"])
+    assert (
+        "no image logged as confusion_matrix/test (its image tags: samples/train)" in capsys.readouterr().err
+    )
+    assert not (tmp_path / "images").exists()
