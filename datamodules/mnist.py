@@ -42,7 +42,8 @@ class MNISTDataModule(VisionDataModule):
     mean = MNIST_MEAN
     std = MNIST_STD
     num_classes = 10
-    class_names = tuple(datasets.MNIST.classes)
+    #: The digits themselves ("0".."9"; torchvision's "0 - zero" names repeat them in words).
+    class_names = tuple(str(digit) for digit in range(10))
 
     def __init__(self, data_dir: str | Path = "data/", pad_to: int | None = None, **options: Any) -> None:
         """``pad_to``: zero-pad the 28x28 digits to this side (LeNet-5 reads 32x32); ``options``: see

@@ -9,6 +9,7 @@ import pytest
 import torch
 import yaml
 
+from litzoo.callbacks.predictions import probability_column
 from litzoo.checkpoint_lookup import CheckpointNotFoundError
 from litzoo.cli import cli_main
 from litzoo.dataset_files import write_mnist
@@ -61,7 +62,8 @@ def test_classification_predictions_have_class_probabilities(in_tmp_dir):
     rows = read_rows(predict_run / "predictions.csv")
     names = predicted.datamodule.class_names
     assert len(rows) == n_test
-    assert list(rows[0]) == ["index", "predicted", "predicted_name", *(f"prob_{n}" for n in names), "target"]
+    digits = [f"prob_{digit}" for digit in range(10)]  # the documented columns, one word each
+    assert list(rows[0]) == ["index", "predicted", "predicted_name", *digits, "target"]
     for row in rows:
         probs = [float(row[f"prob_{n}"]) for n in names]
         assert sum(probs) == pytest.approx(1, abs=1e-5)
@@ -72,3 +74,16 @@ def test_classification_predictions_have_class_probabilities(in_tmp_dir):
 def test_named_checkpoint_without_a_training_run_is_a_clear_error(in_tmp_dir):
     with pytest.raises(CheckpointNotFoundError, match="No training run with checkpoints"):
         cli_main(["test", "--config", REGRESSION, *TINY, "--ckpt_path", "last", *QUIET])
+
+
+@pytest.mark.parametrize(
+    ("class_name", "column"),
+    [
+        ("7", "prob_7"),
+        ("airplane", "prob_airplane"),
+        ("0 - zero", "prob_0_zero"),
+        ("Pine Tree!", "prob_pine_tree"),
+    ],
+)
+def test_probability_columns_are_one_word(class_name, column):
+    assert probability_column(class_name) == column

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,12 @@ import lightning as L
 import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
+
+
+def probability_column(class_name: str) -> str:
+    """``prob_<class>``, the class name in lower case with runs of other characters than letters and
+    digits made one ``_``, so that every column name is one word a spreadsheet or pandas reads as is."""
+    return "prob_" + "_".join(re.findall(r"[0-9a-z]+", class_name.lower()))
 
 
 class PredictionsCSV(BasePredictionWriter):
@@ -96,7 +103,7 @@ class PredictionsCSV(BasePredictionWriter):
             if names is not None:
                 columns["predicted_name"] = [names[p] for p in preds]
             for k in range(probs.shape[1]):
-                columns[f"prob_{names[k] if names else k}"] = probs[:, k].tolist()
+                columns[probability_column(names[k] if names else str(k))] = probs[:, k].tolist()
         else:
             columns.update(_per_output("prediction", prediction))
         if isinstance(batch, list | tuple) and len(batch) > 1 and isinstance(batch[1], torch.Tensor):
