@@ -1,12 +1,18 @@
 """Plot the learning curves of one or more runs to a PNG: loss and the task's metric per epoch.
 
-    python scripts/plot_metrics.py lightning_logs/regression/mlp/version_0 --out plots/
-    python scripts/plot_metrics.py RUN_A RUN_B RUN_C -o comparison.png      # runs overlaid
+    python scripts/plot_metrics.py lightning_logs/regression/mlp/version_0   # -> that folder's curves.png
+    python scripts/plot_metrics.py lightning_logs/mnist/lenet5/version_*    # all runs overlaid, into lightning_logs/mnist/lenet5/
+    python scripts/plot_metrics.py RUN_A RUN_B -o comparison.png            # anywhere else
 
 Each run folder is read from its ``metrics.csv`` or, if it has none, from its TensorBoard event
 files. The left panel shows ``train/loss`` (dashed) and ``val/loss`` (solid); the right one
 ``val/acc`` for classification or ``val/mse`` (log scale) for regression. Several runs share the
 axes, one colour per run, labelled with the run folder (``regression/mlp/version_0``).
+
+Folders without training curves (those of ``test``/``predict`` runs, which hold one value each) are
+skipped with a line saying so. Without ``--out`` the PNG goes beside the runs, named for them: one
+run's ``curves.png`` in its own folder, several runs' ``curves_<version>+<version>....png`` in the
+folder that holds them.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import argparse
 import csv
 import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -26,13 +33,20 @@ Curves = dict[str, dict[int, float]]
 LOSS_TAGS = (("train/loss", "--"), ("val/loss", "-"))
 #: The right-hand panel: the first of these a run has, with its axis label and scale.
 METRIC_PANELS = (("val/acc", "validation accuracy", "linear"), ("val/mse", "validation MSE", "log"))
-DEFAULT_FILE = "metrics.png"
+DEFAULT_FILE = "curves.png"
+#: Tags that make a folder a training run: a curve needs a loss per epoch.
+TRAINING_TAGS = ("train/loss", "val/loss")
 FIGURE_SIZE = (11, 4.2)
 DPI = 100
 
 
 class NoMetricsError(ValueError):
     """A folder given to the script holds no metrics.csv and no TensorBoard event files."""
+
+
+def has_training_curves(curves: Curves) -> bool:
+    """Whether a run logged per-epoch losses: a fit, not a test/validate/predict run."""
+    return any(len(curves.get(tag, {})) > 0 for tag in TRAINING_TAGS)
 
 
 def read_csv(path: Path) -> Curves:
@@ -131,9 +145,20 @@ def _spans_decades(runs: list[tuple[str, Curves]]) -> bool:
     return bool(values) and math.log10(max(values) / min(values)) > 1
 
 
-def output_path(out: Path) -> Path:
-    """``--out`` names a .png file or a folder (created) that gets ``metrics.png``."""
-    path = out if out.suffix.lower() == ".png" else out / DEFAULT_FILE
+def output_path(out: Path | None, runs: list[Path]) -> Path:
+    """``--out`` (a .png file, or a folder that gets :data:`DEFAULT_FILE`), else a file named for ``runs``.
+
+    One run: ``<run>/curves.png``. Several: ``curves_<name>+<name>...png`` in their closest common folder.
+    """
+    if out is not None:
+        path = out if out.suffix.lower() == ".png" else out / DEFAULT_FILE
+    elif len(runs) == 1:
+        path = runs[0] / DEFAULT_FILE
+    else:
+        resolved = [run.resolve() for run in runs]
+        common = Path(os.path.commonpath(resolved))
+        names = "+".join(run.name for run in resolved)
+        path = common / f"{Path(DEFAULT_FILE).stem}_{names}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -146,15 +171,30 @@ def main(argv: Sequence[str] | None = None) -> Path:
         "runs", nargs="+", type=Path, help="run folders (lightning_logs/<experiment>/version_N)"
     )
     parser.add_argument(
-        "-o", "--out", type=Path, default=Path("plots"), help=f"a .png file, or a folder for {DEFAULT_FILE}"
+        "-o",
+        "--out",
+        type=Path,
+        default=None,
+        help=f"a .png file, or a folder for {DEFAULT_FILE} (default: beside the runs, named for them)",
     )
     args = parser.parse_args(argv)
     try:
-        runs = [(run_label(run), read_run(run)) for run in args.runs]
+        read = [(run, read_run(run)) for run in args.runs]
     except NoMetricsError as error:
         parser.exit(2, f"plot_metrics.py: error: {error}\n")
-    path = output_path(args.out)
-    plot_runs(runs).savefig(path, dpi=DPI)
+    training = [(run, curves) for run, curves in read if has_training_curves(curves)]
+    for run, _ in read:
+        if all(run != kept for kept, _ in training):
+            print(f"Skipped {run}: no training curves there (the folder of a test, validate or predict run).")
+    if not training:
+        parser.exit(
+            2,
+            "plot_metrics.py: error: none of the folders given holds training curves (train/loss or "
+            "val/loss per epoch); they are evaluation runs. Give the folders of fit runs, e.g. "
+            "lightning_logs/<experiment>/version_0.\n",
+        )
+    path = output_path(args.out, [run for run, _ in training])
+    plot_runs([(run_label(run), curves) for run, curves in training]).savefig(path, dpi=DPI)
     print(f"Wrote {path}")
     return path
 

@@ -48,7 +48,7 @@ def assert_png(path: Path) -> None:
 
 def test_one_run_to_a_folder(two_runs, tmp_path):
     out = main([str(two_runs[0]), "--out", str(tmp_path / "plots")])
-    assert out == tmp_path / "plots" / "metrics.png"
+    assert out == tmp_path / "plots" / "curves.png"
     assert_png(out)
 
 
@@ -74,3 +74,35 @@ def test_folder_without_metrics_is_a_clear_error(tmp_path, capsys):
     assert exit_info.value.code != 0
     assert "No metrics in" in capsys.readouterr().err
     assert not (tmp_path / "x.png").exists()
+
+
+def test_without_out_the_plot_goes_beside_the_runs_named_for_them(two_runs):
+    one = main([str(two_runs[0])])
+    assert one == two_runs[0] / "curves.png"
+    both = main([str(run) for run in two_runs])
+    assert both == two_runs[0].parent.resolve() / f"curves_{two_runs[0].name}+{two_runs[1].name}.png"
+    assert_png(one)
+    assert_png(both)
+
+
+def evaluation_run(folder: Path) -> Path:
+    """A folder like a ``test`` run's: one value per tag, no per-epoch losses."""
+    folder.mkdir()
+    (folder / "metrics.csv").write_text("epoch,step,test/loss,test/mse\n0,0,0.5,0.5\n")
+    return folder
+
+
+def test_evaluation_runs_are_skipped_by_name(two_runs, tmp_path, capsys):
+    tested = evaluation_run(tmp_path / "version_9")
+    out = main([str(two_runs[0]), str(tested), "-o", str(tmp_path / "mixed.png")])
+    assert f"Skipped {tested}: no training curves" in capsys.readouterr().out
+    assert_png(out)
+
+
+def test_only_evaluation_runs_is_a_clear_error(tmp_path, capsys):
+    tested = evaluation_run(tmp_path / "version_9")
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(tested)])
+    assert exit_info.value.code == 2
+    assert "none of the folders given holds training curves" in capsys.readouterr().err
+    assert list(tested.iterdir()) == [tested / "metrics.csv"]  # nothing written
