@@ -17,7 +17,9 @@ Two kinds of case:
   the config (same callbacks, TensorBoard + CSV loggers, progress bar on), validation off, timed
   between training batches; for the small models (``lenet5``, ``simple_cnn``, ``lstm``) also with
   ``configs/speed/chunked.yaml`` composed (optimizer steps of ``--batch-size`` inside loader batches
-  16 times larger); (b) the reference: a plain PyTorch loop with the same net, optimizer, gradient
+  16 times larger), once as is and once with a callback listening on ``on_after_backward``, which
+  makes every chunk go through Lightning's ``manual_backward`` / ``LightningOptimizer.step`` and
+  their hooks (the cost ``ChunkedSteps`` avoids when nothing listens); (b) the reference: a plain PyTorch loop with the same net, optimizer, gradient
   clipping, batch size and in-memory data (the datamodule's own batch preprocessing, e.g. CIFAR
   augmentation); (c) the tutorial loop: torchvision dataset + per-sample transforms + ``DataLoader``
   (vision cases). Steps are optimizer steps; the runs' folders go to a temporary directory.
@@ -185,7 +187,8 @@ def chunks_per_batch() -> int:
     """Optimizer steps per loader batch in ``CHUNKED_PRESET`` (1024 / 64 = 16), read from the file so
     that a ``--batch-size`` other than 64 keeps the preset's ratio."""
     preset = yaml.safe_load(CHUNKED_PRESET.read_text())
-    return preset["data"]["init_args"]["batch_size"] // preset["model"]["init_args"]["chunk_size"]
+    chunk_size = preset["model"]["init_args"]["steps"]["init_args"]["chunk_size"]
+    return preset["data"]["init_args"]["batch_size"] // chunk_size
 
 
 def build_cli(case: StepCase, data_dir: Path, steps: int, args: argparse.Namespace, chunked: bool = False):
@@ -205,24 +208,37 @@ def build_cli(case: StepCase, data_dir: Path, steps: int, args: argparse.Namespa
         options += ["--trainer.precision", args.precision]
     if chunked:
         options += [
-            "--config", str(CHUNKED_PRESET), "--model.init_args.chunk_size", str(args.batch_size),
+            "--config", str(CHUNKED_PRESET), "--model.init_args.steps.init_args.chunk_size", str(args.batch_size),
             "--data.init_args.batch_size", str(chunks_per_batch() * args.batch_size),
         ]  # fmt: skip
     return cli_main(options, run=False)
 
 
+class BackwardListener(Callback):
+    """A callback with an (empty) ``on_after_backward``: chunks then take Lightning's wrappers."""
+
+    def on_after_backward(self, trainer, pl_module) -> None:
+        pass
+
+
 def litzoo_steps_per_s(
-    case: StepCase, data_dir: Path, args: argparse.Namespace, chunked: bool = False
+    case: StepCase, data_dir: Path, args: argparse.Namespace, chunked: bool = False, listener: bool = False
 ) -> float:
     cli = build_cli(case, data_dir, args.warmup + args.steps, args, chunked)
     timer = StepTimer(args.warmup)
     cli.trainer.callbacks.append(timer)
+    if listener:
+        cli.trainer.callbacks.append(BackwardListener())
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     return timer.steps_per_s()
 
 
 def litzoo_chunked_steps_per_s(case: StepCase, data_dir: Path, args: argparse.Namespace) -> float:
     return litzoo_steps_per_s(case, data_dir, args, chunked=True)
+
+
+def litzoo_chunked_hooked_steps_per_s(case: StepCase, data_dir: Path, args: argparse.Namespace) -> float:
+    return litzoo_steps_per_s(case, data_dir, args, chunked=True, listener=True)
 
 
 def plain_steps_per_s(case: StepCase, data_dir: Path, args: argparse.Namespace) -> float:
@@ -327,6 +343,9 @@ def step_case_rows(name: str, case: StepCase, workdir: Path, args: argparse.Name
     }
     if case.chunked:
         variants["litzoo + configs/speed/chunked.yaml"] = litzoo_chunked_steps_per_s
+        variants["litzoo + configs/speed/chunked.yaml, a callback on on_after_backward"] = (
+            litzoo_chunked_hooked_steps_per_s
+        )
     variants["plain PyTorch loop, in-memory data"] = plain_steps_per_s
     variants["tutorial loop (torchvision transforms + DataLoader)"] = tutorial_steps_per_s
     rows = {variant: Row(title, variant, "steps/s", reference="plain" in variant) for variant in variants}

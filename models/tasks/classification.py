@@ -20,8 +20,8 @@ class ClassificationTask(TaskModule):
         net: Architecture returning logits of shape ``(batch, num_classes)``.
         num_classes: Number of classes, linked from the datamodule.
         label_smoothing: Passed to ``nn.CrossEntropyLoss``.
-        options: ``optimizer``, ``scheduler``, ``scheduler_interval``, ``input_shape``, ``chunk_size``,
-            ``gradient_clip_val``, ``channels_last``, ``compile``: see :class:`TaskModule`.
+        options: ``optimizer``, ``scheduler``, ``scheduler_interval``, ``input_shape``, ``steps``,
+            ``channels_last``, ``compile``: see :class:`TaskModule`.
     """
 
     best_metric = "acc"

@@ -18,8 +18,8 @@ class RegressionTask(TaskModule):
     Args:
         net: Architecture returning ``(batch, num_outputs)``.
         num_outputs: Targets per sample, linked from the datamodule.
-        options: ``optimizer``, ``scheduler``, ``scheduler_interval``, ``input_shape``, ``chunk_size``,
-            ``gradient_clip_val``, ``channels_last``, ``compile``: see :class:`TaskModule`.
+        options: ``optimizer``, ``scheduler``, ``scheduler_interval``, ``input_shape``, ``steps``,
+            ``channels_last``, ``compile``: see :class:`TaskModule`.
     """
 
     best_metric = "mse"
