@@ -5,8 +5,8 @@ the private attribute it touches; ``tests/test_compat.py`` exercises each one ag
 versions and fails with the attribute's name when a release renames or removes it, so an upgrade
 breaks one test here instead of a training run.
 
-Checked against Lightning 2.5.6 and 2.6.6 (the ``lightning>=2.4`` floor's source reads the same for
-every attribute below) and torch 2.4 and 2.14 (``SummaryWriter``).
+``tests/test_compat.py`` passes with Lightning 2.4.0 (the floor of ``lightning>=2.4``), 2.6.0 and
+2.6.6, with torch 2.4 and 2.14.
 """
 
 from __future__ import annotations
@@ -28,13 +28,15 @@ from torch.utils.tensorboard.writer import FileWriter
 def recorded_config(cli: LightningCLI) -> dict[str, Any]:
     """The config dump from which LightningCLI records the model's and datamodule's hyperparameters.
 
-    Touches ``LightningCLI._dump_config()`` and the ``config_dump`` it caches. Lightning's instantiator
-    reads ``config_dump[key]`` for the hyperparameters it hands to ``save_hyperparameters`` and
-    writes instantiation-linked values into it; a change made to the returned dict before
-    ``instantiate_classes`` is what the checkpoint records. No public API: the dump is made and read
-    inside ``LightningCLI``'s private instantiator, with no hook between the two.
+    Touches ``LightningCLI.config_dump`` and, from Lightning 2.5 on, ``_dump_config()``, which makes
+    it on first use (2.4 makes it just before ``before_instantiate_classes``). Lightning's
+    instantiator reads ``config_dump[key]`` for the hyperparameters it hands to
+    ``save_hyperparameters`` and writes instantiation-linked values into it; a change made to the
+    returned dict before ``instantiate_classes`` is what the checkpoint records. No public API: the
+    dump is made and read inside ``LightningCLI``'s private instantiator, with no hook between.
     """
-    cli._dump_config()
+    if not hasattr(cli, "config_dump"):
+        cli._dump_config()
     return cli.config_dump
 
 
