@@ -17,9 +17,7 @@ Two kinds of case:
   the config (same callbacks, TensorBoard + CSV loggers, progress bar on), validation off, timed
   between training batches; for the small models (``lenet5``, ``simple_cnn``, ``lstm``) also with
   ``configs/speed/chunked.yaml`` composed (optimizer steps of ``--batch-size`` inside loader batches
-  16 times larger), once as is and once with a callback listening on ``on_after_backward``, which
-  makes every chunk go through Lightning's ``manual_backward`` / ``LightningOptimizer.step`` and
-  their hooks (the cost ``ChunkedSteps`` avoids when nothing listens); (b) the reference: a plain PyTorch loop with the same net, optimizer, gradient
+  16 times larger); (b) the reference: a plain PyTorch loop with the same net, optimizer, gradient
   clipping, batch size and in-memory data (the datamodule's own batch preprocessing, e.g. CIFAR
   augmentation); (c) the tutorial loop: torchvision dataset + per-sample transforms + ``DataLoader``
   (vision cases). Steps are optimizer steps; the runs' folders go to a temporary directory.
@@ -214,31 +212,18 @@ def build_cli(case: StepCase, data_dir: Path, steps: int, args: argparse.Namespa
     return cli_main(options, run=False)
 
 
-class BackwardListener(Callback):
-    """A callback with an (empty) ``on_after_backward``: chunks then take Lightning's wrappers."""
-
-    def on_after_backward(self, trainer, pl_module) -> None:
-        pass
-
-
 def litzoo_steps_per_s(
-    case: StepCase, data_dir: Path, args: argparse.Namespace, chunked: bool = False, listener: bool = False
+    case: StepCase, data_dir: Path, args: argparse.Namespace, chunked: bool = False
 ) -> float:
     cli = build_cli(case, data_dir, args.warmup + args.steps, args, chunked)
     timer = StepTimer(args.warmup)
     cli.trainer.callbacks.append(timer)
-    if listener:
-        cli.trainer.callbacks.append(BackwardListener())
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     return timer.steps_per_s()
 
 
 def litzoo_chunked_steps_per_s(case: StepCase, data_dir: Path, args: argparse.Namespace) -> float:
     return litzoo_steps_per_s(case, data_dir, args, chunked=True)
-
-
-def litzoo_chunked_hooked_steps_per_s(case: StepCase, data_dir: Path, args: argparse.Namespace) -> float:
-    return litzoo_steps_per_s(case, data_dir, args, chunked=True, listener=True)
 
 
 def plain_steps_per_s(case: StepCase, data_dir: Path, args: argparse.Namespace) -> float:
@@ -343,9 +328,6 @@ def step_case_rows(name: str, case: StepCase, workdir: Path, args: argparse.Name
     }
     if case.chunked:
         variants["litzoo + configs/speed/chunked.yaml"] = litzoo_chunked_steps_per_s
-        variants["litzoo + configs/speed/chunked.yaml, a callback on on_after_backward"] = (
-            litzoo_chunked_hooked_steps_per_s
-        )
     variants["plain PyTorch loop, in-memory data"] = plain_steps_per_s
     variants["tutorial loop (torchvision transforms + DataLoader)"] = tutorial_steps_per_s
     rows = {variant: Row(title, variant, "steps/s", reference="plain" in variant) for variant in variants}

@@ -29,7 +29,6 @@ def test_step_case_writes_every_variant_against_the_plain_loop(in_tmp_dir, monke
     assert variants == [
         "litzoo (as scripts/train.py builds it)",
         "litzoo + configs/speed/chunked.yaml",
-        "litzoo + configs/speed/chunked.yaml, a callback on on_after_backward",
         "plain PyTorch loop, in-memory data",
         "tutorial loop (torchvision transforms + DataLoader)",
     ]

@@ -37,13 +37,13 @@ class ChunkedSteps(L.Callback):
     Each chunk goes through Lightning's manual optimization: ``manual_backward``, then
     ``optimizer.step()`` of the ``LightningOptimizer``, which ``trainer.global_step`` counts and
     which runs ``on_before_backward``, ``on_after_backward`` and ``on_before_optimizer_step`` of the
-    module and every callback once per chunk; gradients are clipped after that last hook, as
-    Lightning clips in automatic optimization. When nothing would observe those wrappers (no
+    module and every callback once per chunk; the trainer's callbacks see the gradients unclipped
+    in that last hook, as in automatic optimization, and this piece clips them after. When nothing would observe those wrappers (no
     callback or module overrides a step hook or ``backward``, full precision, one plain device, no
     profiler) the chunks call PyTorch's backward and step directly and count the step through
     :func:`litzoo.compat.step_past_lightning`: the same arithmetic without the hook dispatch, which
-    costs more than a small model's step (README "Speed": ``scripts/benchmark.py``, the chunked rows
-    with and without a callback listening on ``on_after_backward``).
+    made each optimizer step of ``mlp_fast.yaml`` 16% slower (``scripts/benchmark_chunk_hooks.py``,
+    ``results/benchmark_chunk_hooks.md``).
 
     What differs from ordinary batches: per-batch callbacks (``on_train_batch_start``/``_end``, the
     progress bar, the NaN guard) see a loader batch of many optimizer steps at a time, and training
