@@ -59,7 +59,8 @@ class ChunkedSteps(L.Callback):
     def __init__(self, chunk_size: int, gradient_clip_val: float | None = None) -> None:
         if chunk_size < 1:
             raise ValueError(
-                f"ChunkedSteps: chunk_size must be a positive number of samples, got {chunk_size}."
+                f"ChunkedSteps: chunk_size must be a positive number of samples, got {chunk_size}. Set "
+                "model.init_args.steps.init_args.chunk_size to the batch size of one optimizer step (e.g. 64)."
             )
         self.chunk_size = chunk_size
         self.gradient_clip_val = gradient_clip_val
