@@ -25,6 +25,7 @@ import datamodules  # noqa: F401  (registers the datamodules for short class pat
 import models  # noqa: F401  (registers the architectures for short class paths)
 from datamodules.vision import DatasetCorruptError, DatasetNotFoundError
 from litzoo.callbacks import LastCheckpoint, NetSummary
+from litzoo.compat import recorded_config
 from litzoo.cpu_threads import set_cpu_threads
 from litzoo.faults import (
     DataSanityCheck,
@@ -83,43 +84,46 @@ def give_net_config_init_args(cli: LightningCLI) -> None:
     Lightning records instantiation-linked values into the checkpoint's hyperparameters under
     ``net.init_args`` of its config dump, and asserts that block exists; for a net configured by
     ``class_path`` alone (e.g. LeNet-5, whose arguments all come from the data) the dump omits it.
-    ``_dump_config`` is cached, so the block added here is the one Lightning then fills.
+    The dump is cached, so the block added here is the one Lightning then fills.
     """
-    cli._dump_config()
-    dump = cli.config_dump
+    dump = recorded_config(cli)
     net = (dump.get("model") or {}).get("init_args", {}).get("net") if isinstance(dump, dict) else None
     if isinstance(net, dict) and "class_path" in net:
         net.setdefault("init_args", {})
 
 
 def clip_chunks_like_the_trainer(config: Namespace) -> None:
-    """With ``model.init_args.chunk_size``, clip each chunk's gradients as the trainer config asks.
+    """With ``model.init_args.steps`` (ChunkedSteps), clip each chunk's gradients as the trainer config asks.
 
     A chunked task steps its optimizer itself (manual optimization), where Lightning refuses
     ``trainer.gradient_clip_val``. So that an experiment that clips (the recurrent configs) keeps
     clipping when ``configs/speed/chunked.yaml`` is composed onto it, the trainer's norm clipping
-    moves to the task's ``gradient_clip_val``, which clips every chunk the same way.
+    moves to the piece's ``gradient_clip_val``, which clips every chunk the same way.
     """
     init_args = getattr(config.get("model"), "init_args", None)
+    steps = getattr(init_args.get("steps"), "init_args", None) if init_args is not None else None
     trainer = config.trainer
     clip = trainer.get("gradient_clip_val")
-    if init_args is None or init_args.get("chunk_size") is None or clip is None:
+    if steps is None or clip is None:
         return
-    chunked = f"model.init_args.chunk_size={init_args.chunk_size} steps the optimizer inside the task"
+    chunked = (
+        f"model.init_args.steps (ChunkedSteps, chunk_size={steps.get('chunk_size')}) steps the optimizer "
+        "inside the task"
+    )
     algorithm = trainer.get("gradient_clip_algorithm") or "norm"
     if algorithm != "norm":
         raise ValueError(
             f"{chunked}, which clips gradients by norm only; trainer.gradient_clip_algorithm={algorithm!r} "
-            "cannot apply there. Use --trainer.gradient_clip_algorithm norm, or drop chunk_size."
+            "cannot apply there. Use --trainer.gradient_clip_algorithm norm, or drop model.init_args.steps."
         )
-    own = init_args.get("gradient_clip_val")
+    own = steps.get("gradient_clip_val")
     if own is not None and own != clip:
         raise ValueError(
             f"{chunked} and clips with its own gradient_clip_val={own}, but the trainer asks for "
             f"gradient_clip_val={clip}. Give one value: --trainer.gradient_clip_val null, or the same "
             "number to both."
         )
-    init_args.gradient_clip_val = clip
+    steps.gradient_clip_val = clip
     trainer.gradient_clip_val = None
     trainer.gradient_clip_algorithm = None
 
@@ -252,7 +256,9 @@ class LitzooCLI(LightningCLI):
         summarize_the_net(trainer)
         if trainer.strategy.root_device.type == "cpu":
             config = self.config[self.subcommand] if self.subcommand else self.config
-            batch_size = getattr(self.datamodule, "batch_size", 1)
+            # Each optimizer step's batch: a chunk in the chunked mode, the loader's batch otherwise.
+            steps = getattr(self.model, "steps", None)
+            batch_size = steps.chunk_size if steps is not None else getattr(self.datamodule, "batch_size", 1)
             set_cpu_threads(config.get("cpu_threads"), self.model, self.model.net.input_shape, batch_size)
         return trainer
 

@@ -194,7 +194,8 @@ def chunks_per_batch() -> int:
     """Optimizer steps per loader batch in ``CHUNKED_PRESET`` (1024 / 64 = 16), read from the file so
     that a ``--batch-size`` other than 64 keeps the preset's ratio."""
     preset = yaml.safe_load(CHUNKED_PRESET.read_text())
-    return preset["data"]["init_args"]["batch_size"] // preset["model"]["init_args"]["chunk_size"]
+    chunk_size = preset["model"]["init_args"]["steps"]["init_args"]["chunk_size"]
+    return preset["data"]["init_args"]["batch_size"] // chunk_size
 
 
 def build_cli(case: StepCase, data_dir: Path, steps: int, args: argparse.Namespace, chunked: bool = False):
@@ -214,7 +215,7 @@ def build_cli(case: StepCase, data_dir: Path, steps: int, args: argparse.Namespa
         options += ["--trainer.precision", args.precision]
     if chunked:
         options += [
-            "--config", str(CHUNKED_PRESET), "--model.init_args.chunk_size", str(args.batch_size),
+            "--config", str(CHUNKED_PRESET), "--model.init_args.steps.init_args.chunk_size", str(args.batch_size),
             "--data.init_args.batch_size", str(chunks_per_batch() * args.batch_size),
         ]  # fmt: skip
     return cli_main(options, run=False)

@@ -154,9 +154,9 @@ def test_chunked_speed_preset_trains_exactly_like_batches_of_64(config, request,
     common = ["--config", str(path), *data_args(path, request), "--trainer.max_epochs", "2", *QUIET]
     ordinary = cli_main(["fit", *common])
     chunked = cli_main(["fit", *common, "--config", str(CONFIGS / "speed" / "chunked.yaml")])
-    assert chunked.model.chunk_size == 64 and chunked.datamodule.batch_size == 1024
+    assert chunked.model.steps.chunk_size == 64 and chunked.datamodule.batch_size == 1024
     assert chunked.config["fit"]["experiment"] == ordinary.config["fit"]["experiment"]  # same experiment
-    assert chunked.model.chunk_clip_val == ordinary.trainer.gradient_clip_val
+    assert chunked.model.steps.gradient_clip_val == ordinary.trainer.gradient_clip_val
     assert chunked.trainer.num_training_batches < ordinary.trainer.num_training_batches
     assert chunked.trainer.global_step == ordinary.trainer.global_step  # optimizer steps of 64
     for name, value in ordinary.model.state_dict().items():
@@ -171,7 +171,7 @@ def test_chunked_speed_preset_trains_exactly_like_batches_of_64(config, request,
     "clipping, message",
     [
         (["--trainer.gradient_clip_algorithm", "value"], "clips gradients by norm only"),
-        (["--model.init_args.gradient_clip_val", "0.5"], "own gradient_clip_val=0.5"),
+        (["--model.init_args.steps.init_args.gradient_clip_val", "0.5"], "own gradient_clip_val=0.5"),
     ],
     ids=["by-value", "two-values"],
 )

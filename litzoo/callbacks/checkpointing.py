@@ -10,6 +10,8 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
+from litzoo.compat import last_saved_global_step, save_unmonitored_checkpoint
+
 
 class LastCheckpoint(ModelCheckpoint):
     """``last.ckpt``: a ``ModelCheckpoint`` of the latest state that also saves when training ends.
@@ -24,10 +26,10 @@ class LastCheckpoint(ModelCheckpoint):
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         super().on_train_end(trainer, pl_module)
-        # Lightning records the global step of its last save; equal means the final state is on disk.
-        if trainer.global_step == 0 or self._last_global_step_saved == trainer.global_step:
+        # Equal steps mean the final state is on disk already.
+        if trainer.global_step == 0 or last_saved_global_step(self) == trainer.global_step:
             return
-        self._save_none_monitor_checkpoint(trainer, self._monitor_candidates(trainer))
+        save_unmonitored_checkpoint(self, trainer)
 
 
 class PeriodicCheckpoint(ModelCheckpoint):

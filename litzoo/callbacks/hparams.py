@@ -21,6 +21,7 @@ from torch import nn
 from torch.utils.tensorboard.summary import hparams as hparams_summaries
 
 from litzoo.callbacks.tensorboard import tensorboard_writer
+from litzoo.compat import tensorboard_file_writer
 
 #: The trainer settings that change what a run learns, shown beside the model and data ones.
 TRAINER_HPARAMS = ("max_epochs", "accumulate_grad_batches", "gradient_clip_val", "precision")
@@ -45,9 +46,9 @@ class HParamsMetrics(L.Callback):
         monitor = getattr(pl_module, "monitor", "val/loss")
         # The plugin takes only the metric names from here; it reads the values from the scalars.
         metric_tags = dict.fromkeys([f"{monitor}_best", monitor, "val/loss"], 0.0)
-        # Lightning's own TensorBoardLogger.log_hyperparams writes these three summaries the same way
-        # (through the private _get_file_writer); going around it avoids also logging a fake value.
-        file_writer = writer._get_file_writer()
+        # Lightning's own TensorBoardLogger.log_hyperparams writes these three summaries the same way;
+        # going around it avoids also logging a fake value.
+        file_writer = tensorboard_file_writer(writer)
         for summary in hparams_summaries(params, metric_tags):
             file_writer.add_summary(summary, trainer.global_step)
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from typing import Any
 
+import lightning as L
 from lightning.pytorch.callbacks import TQDMProgressBar
 
 
@@ -35,12 +38,45 @@ class ThrottledProgressBar(TQDMProgressBar):
         self.min_interval = min_interval
         self._last_draw = float("-inf")
 
-    # The one place every batch-end hook of the parent asks "draw now?" (train, val, test, predict).
-    def _should_update(self, current: int, total: int) -> bool:
-        if not super()._should_update(current, total):
-            return False
+    # Each batch-end hook of the parent redraws its bar when the batch is a multiple of refresh_rate
+    # or the loop's last; here it also waits for min_interval, except for the last batch.
+    def _throttled(self, bar: Any, batch_idx: int, parent_hook: Callable[..., None], *args: Any) -> None:
+        """Run the parent's batch-end hook unless the bar was drawn less than ``min_interval`` s ago."""
         now = time.monotonic()
-        if current != total and now - self._last_draw < self.min_interval:
-            return False
-        self._last_draw = now
-        return True
+        if batch_idx + 1 != bar.total and now - self._last_draw < self.min_interval:
+            return
+        shown = bar.n
+        parent_hook(*args)
+        if bar.n != shown:  # the parent drew (refresh_rate allowing)
+            self._last_draw = now
+
+    def on_train_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
+    ) -> None:
+        parent = super().on_train_batch_end
+        args = (trainer, pl_module, outputs, batch, batch_idx)
+        self._throttled(self.train_progress_bar, batch_idx, parent, *args)
+
+    def on_validation_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:  # fmt: skip
+        parent = super().on_validation_batch_end
+        args = (trainer, pl_module, outputs, batch, batch_idx, dataloader_idx)
+        self._throttled(self.val_progress_bar, batch_idx, parent, *args)
+
+    def on_test_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:  # fmt: skip
+        parent = super().on_test_batch_end
+        args = (trainer, pl_module, outputs, batch, batch_idx, dataloader_idx)
+        self._throttled(self.test_progress_bar, batch_idx, parent, *args)
+
+    def on_predict_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int,
+        dataloader_idx: int = 0,
+    ) -> None:  # fmt: skip
+        parent = super().on_predict_batch_end
+        args = (trainer, pl_module, outputs, batch, batch_idx, dataloader_idx)
+        self._throttled(self.predict_progress_bar, batch_idx, parent, *args)

@@ -36,7 +36,9 @@ def check_checkpoint_readable(ckpt_path: str | None) -> dict[str, Any] | None:
         )
     try:
         # The same loader and defaults Lightning uses to resume; memory-mapped so large files cost little.
-        checkpoint = torch.load(path, map_location="cpu", mmap=True, weights_only=False)  # holds hparams objects
+        checkpoint = torch.load(
+            path, map_location="cpu", mmap=True, weights_only=False
+        )  # holds hparams objects
     except Exception as error:
         raise ValueError(
             f"Cannot read checkpoint {ckpt_path}: {type(error).__name__}: {str(error).rstrip('.')}. The file is not a complete "

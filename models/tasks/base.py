@@ -13,6 +13,7 @@ from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from torch import nn
 from torchmetrics import MaxMetric, MeanMetric, MetricCollection, MinMetric
 
+from models.tasks.chunked import ChunkedSteps
 from models.tasks.net_checks import check_net_fits_data, net_sizes
 from models.tasks.speed import IMAGE_BATCH_DIMS, compile_net, use_channels_last
 
@@ -58,14 +59,10 @@ class TaskModule(L.LightningModule):
         scheduler: Builds an LR scheduler from the optimizer, or ``None``. ``OneCycleLR`` gets its
             ``total_steps`` from the trainer; ``ReduceLROnPlateau`` monitors :attr:`monitor`.
         scheduler_interval: Step the scheduler every ``epoch`` or every optimizer ``step``.
-        chunk_size: ``None`` (default): one optimizer step per batch, as usual. An int: each training
-            batch is cut into chunks of this many samples with one optimizer step per chunk, inside a
-            single Lightning step (manual optimization). With a loader that serves a whole shuffled
-            epoch as one batch this is exactly "Adam on shuffled batches of ``chunk_size``", without
-            paying Lightning's per-step bookkeeping for every small batch: for tiny models that
-            bookkeeping costs more than the training itself. Epoch metrics stay exact. Gradient
-            clipping then comes from ``gradient_clip_val`` here, not from the trainer.
-        gradient_clip_val: Max gradient norm in ``chunk_size`` mode (``None``: no clipping).
+        steps: ``None`` (default): one optimizer step per batch, Lightning's automatic optimization.
+            A :class:`~models.tasks.ChunkedSteps`: several optimizer steps per training batch, one per
+            chunk of it, in manual optimization (``configs/speed/chunked.yaml``); the training step
+            is the piece's, the task only hands it the batch.
         channels_last: Keep the net's weights and 4-D input batches in channels_last (NHWC) memory
             format, which lets GPU convolutions use tensor cores without transposes. Same values, only
             the layout changes; ignored with a warning for non-image inputs or nets without Conv2d.
@@ -84,8 +81,7 @@ class TaskModule(L.LightningModule):
         optimizer: OptimizerCallable = torch.optim.Adam,
         scheduler: LRSchedulerCallable | None = None,
         scheduler_interval: Literal["epoch", "step"] = "epoch",
-        chunk_size: int | None = None,
-        gradient_clip_val: float | None = None,
+        steps: ChunkedSteps | None = None,
         channels_last: bool = False,
         compile: bool = False,
     ) -> None:
@@ -102,12 +98,8 @@ class TaskModule(L.LightningModule):
         self.example_input_array = torch.zeros(2, *self.input_shape)
         # Fail here, naming both sides, rather than with a shape error deep inside the first step.
         check_net_fits_data(net, self.input_shape, self.num_outputs)
-        if chunk_size is not None and chunk_size < 1:
-            raise ValueError(f"chunk_size must be a positive number of samples or null, got {chunk_size}.")
-        self.chunk_size = chunk_size
-        self.chunk_clip_val = gradient_clip_val
-        self.automatic_optimization = chunk_size is None
-        self._plain_chunk_steps = False
+        self.steps = steps
+        self.automatic_optimization = steps is None
         # The layout is device-independent, so it is set here; compiling waits for `setup`, which knows
         # the device (the C compiler / triton checks depend on it).
         self.channels_last = channels_last and use_channels_last(net, self.input_shape)
@@ -194,82 +186,16 @@ class TaskModule(L.LightningModule):
         )
 
     def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
-        if self.chunk_size is None:
-            return self.shared_step(batch, "train")
-        return self.chunked_training_step(batch)
+        if self.steps is not None:
+            return self.steps.training_step(self, batch)
+        return self.shared_step(batch, "train")
 
-    def chunked_training_step(self, batch: Sequence[torch.Tensor]) -> torch.Tensor:
-        """One optimizer step per ``chunk_size`` samples of ``batch`` (see ``chunk_size``).
-
-        The chunks' outputs and losses go into the metrics once, after the loop: the same samples
-        with the same weights as per-chunk updates, at a fraction of the bookkeeping.
-        """
-        optimizer = self.optimizers()
-        scheduler = self.lr_schedulers() if self.scheduler_interval == "step" else None
-        # In full precision on one device Lightning's backward and optimizer wrappers add nothing but
-        # hook dispatch, which for the tiny models this mode is for costs a good part of the step;
-        # there the chunks call PyTorch directly and report their steps to Lightning afterwards.
-        step = optimizer.optimizer.step if self._plain_chunk_steps else optimizer.step
-        x, targets = batch[0], batch[1]
-        outputs, losses = [], []
-        for x_chunk, y_chunk in zip(x.split(self.chunk_size), targets.split(self.chunk_size), strict=True):
-            chunk_outputs = self(x_chunk)
-            loss = self.loss(chunk_outputs, y_chunk)
-            optimizer.zero_grad()
-            if self._plain_chunk_steps:
-                loss.backward()
-                if self.chunk_clip_val is not None:
-                    nn.utils.clip_grad_norm_(self.parameters(), self.chunk_clip_val)
-            else:
-                self.manual_backward(loss)
-                if self.chunk_clip_val is not None:
-                    self.clip_gradients(
-                        optimizer, gradient_clip_val=self.chunk_clip_val, gradient_clip_algorithm="norm"
-                    )
-            step()
-            if scheduler is not None:
-                scheduler.step()
-            outputs.append(chunk_outputs.detach())
-            losses.append(loss.detach())
-        if self._plain_chunk_steps:
-            self._count_optimizer_steps(len(losses))
-        sizes = torch.tensor([len(y) for y in targets.split(self.chunk_size)], device=targets.device)
-        self.record("train", torch.cat(outputs), targets, torch.stack(losses), sizes)
-        # The mean of the chunk losses: non-finite if any chunk's was, for the divergence guard.
-        return torch.stack(losses).mean()
-
-    def _count_optimizer_steps(self, count: int) -> None:
-        """Count optimizer steps taken past Lightning's wrapper, so ``trainer.global_step`` (and with it
-        ``max_steps``, step-based checkpoints and logging) sees them as its wrapper would."""
-        progress = self.trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress
-        for _ in range(count):
-            progress.increment_ready()
-            progress.increment_completed()
-
-    def on_fit_start(self) -> None:
-        if self.chunk_size is None:
-            return
-        if self.trainer.world_size > 1:
-            raise ValueError(
-                f"chunk_size={self.chunk_size} takes several optimizer steps inside one training step, "
-                f"which distributed training ({self.trainer.world_size} processes) cannot synchronise. "
-                "Set model.init_args.chunk_size: null and the datamodule's batch_size to the per-step "
-                "batch for multi-device runs."
-            )
-        # No loss scaling or gradient sync to do: the chunks may call PyTorch directly.
-        self._plain_chunk_steps = self.trainer.precision in ("32-true", "64-true")
+    def configure_callbacks(self) -> list[L.Callback]:
+        """The ``steps`` piece, which brings its own hooks (scheduler stepping, clipping, checks)."""
+        return [] if self.steps is None else [self.steps]
 
     def on_train_epoch_end(self) -> None:
         self.log_split("train")
-        # In manual optimization Lightning leaves scheduler stepping to the module.
-        if self.chunk_size is None or self.scheduler_factory is None or self.scheduler_interval != "epoch":
-            return
-        scheduler = self.lr_schedulers()
-        if isinstance(scheduler, torch.optim.lr_scheduler.ReduceLROnPlateau):
-            if self.monitor in self.trainer.callback_metrics:
-                scheduler.step(self.trainer.callback_metrics[self.monitor])
-        else:
-            scheduler.step()
 
     def validation_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> None:
         self.shared_step(batch, "val")
@@ -326,17 +252,8 @@ class TaskModule(L.LightningModule):
         # OneCycleLR cannot be built without its length, which the trainer knows.
         if self.scheduler_interval == "epoch":
             total = self.trainer.max_epochs
-        elif self.chunk_size is None:
+        elif self.steps is None:
             total = self.trainer.estimated_stepping_batches
-        else:  # optimizer steps, not Lightning steps: chunks per epoch times epochs
-            total = self.trainer.max_epochs * self._chunks_per_epoch()
+        else:  # optimizer steps, not Lightning steps
+            total = self.steps.total_steps(self.trainer)
         return self.scheduler_factory(optimizer, total_steps=int(total))
-
-    def _chunks_per_epoch(self) -> int:
-        self.trainer.fit_loop.setup_data()
-        loader = self.trainer.train_dataloader
-        batch_size = loader.batch_size or 1
-        samples = len(loader.sampler) if loader.sampler is not None else len(loader.dataset)
-        full, rest = divmod(samples, batch_size)
-        per_batch = -(-batch_size // self.chunk_size)
-        return full * per_batch + -(-rest // self.chunk_size)

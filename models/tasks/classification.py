@@ -20,8 +20,8 @@ class ClassificationTask(TaskModule):
         net: Architecture returning one logit per class, ``(batch, net.num_outputs)``; its
             ``num_outputs`` is the number of classes.
         label_smoothing: Passed to ``nn.CrossEntropyLoss``.
-        options: ``optimizer``, ``scheduler``, ``scheduler_interval``, ``chunk_size``,
-            ``gradient_clip_val``, ``channels_last``, ``compile``: see :class:`TaskModule`.
+        options: ``optimizer``, ``scheduler``, ``scheduler_interval``, ``steps``, ``channels_last``,
+            ``compile``: see :class:`TaskModule`.
     """
 
     best_metric = "acc"

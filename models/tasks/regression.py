@@ -17,8 +17,8 @@ class RegressionTask(TaskModule):
 
     Args:
         net: Architecture returning ``(batch, net.num_outputs)``, one value per regression target.
-        options: ``optimizer``, ``scheduler``, ``scheduler_interval``, ``chunk_size``,
-            ``gradient_clip_val``, ``channels_last``, ``compile``: see :class:`TaskModule`.
+        options: ``optimizer``, ``scheduler``, ``scheduler_interval``, ``steps``, ``channels_last``,
+            ``compile``: see :class:`TaskModule`.
     """
 
     best_metric = "mse"

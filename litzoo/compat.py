@@ -1,0 +1,121 @@
+"""Every use of a library's private internals in litzoo, in one place, each with why no public API serves.
+
+Everything else in litzoo uses Lightning's and PyTorch's public API only. Each function here names
+the private attribute it touches; ``tests/test_compat.py`` exercises each one against the installed
+versions and fails with the attribute's name when a release renames or removes it, so an upgrade
+breaks one test here instead of a training run.
+
+``tests/test_compat.py`` passes with Lightning 2.4.0 (the floor of ``lightning>=2.4``), 2.6.0 and
+2.6.6, with torch 2.4 and 2.14.
+"""
+
+from __future__ import annotations
+
+import csv
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.core.optimizer import LightningOptimizer
+from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.loggers.csv_logs import ExperimentWriter
+from torch.utils.tensorboard import SummaryWriter
+from torch.utils.tensorboard.writer import FileWriter
+
+
+# --- LightningCLI ----------------------------------------------------------------------------------
+def recorded_config(cli: LightningCLI) -> dict[str, Any]:
+    """The config dump from which LightningCLI records the model's and datamodule's hyperparameters.
+
+    Touches ``LightningCLI.config_dump`` and, from Lightning 2.5 on, ``_dump_config()``, which makes
+    it on first use (2.4 makes it just before ``before_instantiate_classes``). Lightning's
+    instantiator reads ``config_dump[key]`` for the hyperparameters it hands to
+    ``save_hyperparameters`` and writes instantiation-linked values into it; a change made to the
+    returned dict before ``instantiate_classes`` is what the checkpoint records. No public API: the
+    dump is made and read inside ``LightningCLI``'s private instantiator, with no hook between.
+    """
+    if not hasattr(cli, "config_dump"):
+        cli._dump_config()
+    return cli.config_dump
+
+
+# --- ModelCheckpoint --------------------------------------------------------------------------------
+def last_saved_global_step(checkpoint: ModelCheckpoint) -> int:
+    """The ``trainer.global_step`` at which ``checkpoint`` last wrote a file (0 before its first save).
+
+    Touches ``ModelCheckpoint._last_global_step_saved``, the value Lightning itself compares to skip a
+    second save of the same step. No public API says when (or whether) a ``ModelCheckpoint`` saved;
+    ``best_model_path`` and ``last_model_path`` name files, not steps.
+    """
+    return checkpoint._last_global_step_saved
+
+
+def save_unmonitored_checkpoint(checkpoint: ModelCheckpoint, trainer: L.Trainer) -> None:
+    """Make ``checkpoint`` (``monitor=None``) save now, exactly as at one of its scheduled saves.
+
+    Touches ``ModelCheckpoint._save_none_monitor_checkpoint`` and ``_monitor_candidates``: the file
+    name from ``filename`` with the current metrics, ``save_top_k`` bookkeeping, the step recorded
+    and the loggers notified. No public API: ``trainer.save_checkpoint`` writes a file but skips all
+    of that bookkeeping, so the callback would not know the file it just made.
+    """
+    checkpoint._save_none_monitor_checkpoint(trainer, checkpoint._monitor_candidates(trainer))
+
+
+# --- CSVLogger --------------------------------------------------------------------------------------
+class _AppendingExperimentWriter(ExperimentWriter):
+    """Lightning's CSV writer minus the deletion of an existing ``metrics.csv`` when it starts.
+
+    It adopts the existing file's header as the known columns, so the first save appends below the
+    old rows, and a column that appears later widens the file without dropping anything.
+    """
+
+    def _check_log_dir_exists(self) -> None:  # Lightning's deletes the file (and warns about it)
+        if not self._fs.isfile(self.metrics_file_path):
+            return
+        with self._fs.open(self.metrics_file_path, "r", newline="") as file:
+            self.metrics_keys = next(csv.reader(file), [])
+
+
+def appending_csv_experiment(logger: CSVLogger) -> ExperimentWriter:
+    """The CSV writer of ``logger``, created on first use as one that appends to an existing ``metrics.csv``.
+
+    Touches ``ExperimentWriter._check_log_dir_exists`` (overridden: Lightning's deletes the file a
+    resumed run continues), the writer's ``_fs`` and the logger's ``_experiment`` cache, which
+    ``finalize`` and ``save`` read. No public API: the writer class is fixed inside
+    ``CSVLogger.experiment`` and deletes the file in its constructor.
+    """
+    if logger._experiment is None:
+        logger._experiment = _AppendingExperimentWriter(log_dir=logger.log_dir)
+    return logger._experiment
+
+
+# --- TensorBoard (torch's SummaryWriter) ------------------------------------------------------------
+def tensorboard_file_writer(writer: SummaryWriter) -> FileWriter:
+    """The event-file writer under ``writer``, reopened if a finished ``fit``/``validate`` closed it.
+
+    Touches ``SummaryWriter._get_file_writer()``, which is what every ``add_*`` method and Lightning's
+    own ``TensorBoardLogger.log_hyperparams`` use to write a prepared summary. No public API writes a
+    ready ``Summary`` protobuf: ``add_hparams`` makes its own run folder and logs made-up metric values,
+    and the ``file_writer`` attribute is ``None`` once Lightning's ``finalize`` has closed the writer.
+    """
+    return writer._get_file_writer()
+
+
+# --- manual optimization ----------------------------------------------------------------------------
+def step_past_lightning(trainer: L.Trainer, optimizer: LightningOptimizer) -> None:
+    """Step the torch optimizer inside ``optimizer`` directly and count the step as Lightning would.
+
+    Touches ``trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress``, the counter that
+    ``trainer.global_step`` (and with it ``max_steps``, step-based checkpoints and logging) reads,
+    incremented as ``LightningOptimizer.step`` does in manual optimization. No public API counts an
+    optimizer step without ``LightningOptimizer.step``, whose dispatch of the per-step hooks (to
+    every callback, even when none overrides them) made each step of the sin(1/x) MLP 16% slower
+    (636 -> 735 µs, ``scripts/benchmark_chunk_hooks.py``, ``results/benchmark_chunk_hooks.md``).
+    :class:`models.tasks.ChunkedSteps`, the only caller, uses it only when nothing observes those
+    hooks.
+    """
+    progress = trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress
+    progress.increment_ready()
+    optimizer.optimizer.step()
+    progress.increment_completed()

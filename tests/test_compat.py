@@ -1,0 +1,153 @@
+"""litzoo.compat against the installed Lightning and torch: each private attribute still does its job.
+
+A failure here names the attribute a release renamed, removed or changed; fix the one function in
+``litzoo/compat.py`` that touches it.
+"""
+
+from __future__ import annotations
+
+import csv
+import warnings
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.cli import LightningCLI
+from lightning.pytorch.demos.boring_classes import BoringModel
+from lightning.pytorch.loggers import CSVLogger
+from lightning.pytorch.loggers.csv_logs import ExperimentWriter
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from torch.utils.tensorboard import SummaryWriter
+from torch.utils.tensorboard.summary import scalar
+
+from litzoo import compat
+
+
+def quiet_trainer(tmp_path, **kwargs) -> L.Trainer:
+    defaults = {"logger": False, "enable_progress_bar": False, "enable_model_summary": False}
+    return L.Trainer(default_root_dir=tmp_path, **{**defaults, **kwargs})
+
+
+def has(owner: object, name: str) -> None:
+    owner_name = getattr(owner, "__name__", type(owner).__name__)
+    assert hasattr(owner, name), f"{owner_name}.{name} is gone: update litzoo.compat"
+
+
+# --- LightningCLI ----------------------------------------------------------------------------------
+class Recorder(L.LightningModule):
+    def __init__(self, width: int = 3) -> None:
+        super().__init__()
+        self.save_hyperparameters()
+
+
+class MarkingCLI(LightningCLI):
+    """Adds a value to the recorded config before instantiation, as litzoo's CLI adds an init_args block."""
+
+    def instantiate_classes(self) -> None:
+        compat.recorded_config(self)["model"]["marker"] = 7
+        super().instantiate_classes()
+
+
+def test_recorded_config_is_what_the_model_records(in_tmp_dir):
+    cli = MarkingCLI(Recorder, run=False, args=["--model.width", "5", "--trainer.logger", "false"])
+    assert compat.recorded_config(cli) is cli.config_dump, (
+        "LightningCLI._dump_config no longer caches config_dump"
+    )
+    assert (cli.model.hparams["width"], cli.model.hparams.get("marker")) == (5, 7), (
+        "LightningCLI no longer records the model's hyperparameters from config_dump (_dump_config)"
+    )
+
+
+# --- ModelCheckpoint --------------------------------------------------------------------------------
+def test_checkpoint_step_and_unscheduled_save(tmp_path):
+    checkpoint = ModelCheckpoint(
+        dirpath=tmp_path / "checkpoints", filename="last", monitor=None, every_n_epochs=0
+    )
+    for name in ("_last_global_step_saved", "_save_none_monitor_checkpoint", "_monitor_candidates"):
+        has(checkpoint, name)
+    trainer = quiet_trainer(tmp_path, max_steps=3, callbacks=[checkpoint], limit_val_batches=0)
+    assert compat.last_saved_global_step(checkpoint) == 0, (
+        "ModelCheckpoint._last_global_step_saved starts elsewhere"
+    )
+    trainer.fit(BoringModel())
+    assert compat.last_saved_global_step(checkpoint) == 0  # every_n_epochs=0: nothing scheduled
+    compat.save_unmonitored_checkpoint(checkpoint, trainer)
+    saved = tmp_path / "checkpoints" / "last.ckpt"
+    assert saved.is_file(), "ModelCheckpoint._save_none_monitor_checkpoint no longer saves"
+    assert checkpoint.best_model_path == str(saved)
+    assert compat.last_saved_global_step(checkpoint) == trainer.global_step == 3, (
+        "ModelCheckpoint._last_global_step_saved no longer records the step of a save"
+    )
+    assert torch.load(saved, weights_only=False)["global_step"] == 3
+
+
+# --- CSVLogger --------------------------------------------------------------------------------------
+def test_csv_writer_appends_to_an_existing_metrics_file(tmp_path):
+    has(ExperimentWriter, "_check_log_dir_exists")
+    logger = CSVLogger(tmp_path, name="run", version=0)
+    has(logger, "_experiment")
+    metrics = tmp_path / "run" / "version_0" / ExperimentWriter.NAME_METRICS_FILE
+    metrics.parent.mkdir(parents=True)
+    metrics.write_text("a,step\n1.0,0\n")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Lightning's writer warns that it will delete the file
+        writer = compat.appending_csv_experiment(logger)
+    assert logger.experiment is writer, "CSVLogger no longer caches its writer in _experiment"
+    logger.log_metrics({"b": 2.0}, step=1)
+    logger.finalize("success")
+    with metrics.open(newline="") as file:
+        rows = list(csv.DictReader(file))
+    assert rows == [{"a": "1.0", "b": "", "step": "0"}, {"a": "", "b": "2.0", "step": "1"}], (
+        "ExperimentWriter._check_log_dir_exists override no longer keeps the existing rows"
+    )
+
+
+# --- SummaryWriter ----------------------------------------------------------------------------------
+def test_tensorboard_file_writer_writes_summaries_even_after_close(tmp_path):
+    has(SummaryWriter, "_get_file_writer")
+    writer = SummaryWriter(str(tmp_path))
+    writer.close()  # as Lightning's TensorBoardLogger.finalize leaves it after each fit/validate/test
+    compat.tensorboard_file_writer(writer).add_summary(scalar("probe", 1.5), global_step=4)
+    writer.close()
+    events = EventAccumulator(str(tmp_path)).Reload()
+    assert [(e.step, e.value) for e in events.Scalars("probe")] == [(4, 1.5)], (
+        "SummaryWriter._get_file_writer no longer (re)opens the event file writer"
+    )
+
+
+# --- manual optimization ----------------------------------------------------------------------------
+class ManualModel(BoringModel):
+    def __init__(self, past_lightning: bool) -> None:
+        super().__init__()
+        self.automatic_optimization = False
+        self.past_lightning = past_lightning
+
+    def training_step(self, batch, batch_idx):
+        optimizer = self.optimizers()
+        optimizer.zero_grad()
+        loss = self.step(batch)
+        if self.past_lightning:
+            loss.backward()
+            compat.step_past_lightning(self.trainer, optimizer)
+        else:
+            self.manual_backward(loss)
+            optimizer.step()
+        return loss
+
+
+def test_steps_past_lightning_count_like_lightning_optimizer_steps(tmp_path):
+    progress = quiet_trainer(tmp_path).fit_loop.epoch_loop.manual_optimization.optim_step_progress
+    for name in ("increment_ready", "increment_completed"):
+        has(progress, name)
+    runs = {}
+    for past_lightning in (False, True):
+        L.seed_everything(0)
+        model = ManualModel(past_lightning)
+        trainer = quiet_trainer(tmp_path, max_steps=5, limit_val_batches=0, enable_checkpointing=False)
+        trainer.fit(model)
+        runs[past_lightning] = trainer.global_step, model.state_dict()
+    assert runs[True][0] == runs[False][0] == 5, (
+        "trainer.global_step no longer reads fit_loop.epoch_loop.manual_optimization.optim_step_progress"
+    )
+    for name, value in runs[False][1].items():
+        torch.testing.assert_close(runs[True][1][name], value, rtol=0, atol=0, msg=name)
