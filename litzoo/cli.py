@@ -27,7 +27,9 @@ from litzoo.faults import (
     DataSanityCheck,
     NonFiniteLossGuard,
     SaveOnInterrupt,
+    check_checkpoint_fits_data,
     check_checkpoint_fits_model,
+    check_checkpoint_matches_config,
     check_checkpoint_readable,
     use_atomic_checkpoint_io,
 )
@@ -162,12 +164,19 @@ class LitzooCLI(LightningCLI):
 
         ``best|last`` becomes that file of the experiment's latest training run, and a missing or
         unreadable file fails here, before any run folder is reserved. The file is read once.
+
+        A checkpoint of another task or net than the config's fails here too: right after this,
+        LightningCLI replaces the config's model section with the checkpoint's hyperparameters, and
+        would evaluate (and file under this experiment) whatever model the checkpoint holds.
         """
         super().parse_arguments(parser, args)
         subcommand = self.config.get("subcommand")
         if subcommand:
-            resolve_named_checkpoint(self.config[subcommand])
-            self._checkpoint = check_checkpoint_readable(self.config[subcommand].get("ckpt_path"))
+            config = self.config[subcommand]
+            resolve_named_checkpoint(config)
+            self._checkpoint = check_checkpoint_readable(config.get("ckpt_path"))
+            if self._checkpoint is not None:
+                check_checkpoint_matches_config(self._checkpoint, config.get("model"), config.ckpt_path)
 
     def before_instantiate_classes(self) -> None:
         """Settle the config: the default progress bar, chunked clipping, and the run folder.
@@ -213,12 +222,13 @@ class LitzooCLI(LightningCLI):
             config.trainer.default_root_dir = str(run_dir or save_dir / config.experiment)
 
     def instantiate_classes(self) -> None:
-        """Build model, data and trainer, then check that a --ckpt_path fits the model."""
+        """Build model, data and trainer, then check that a --ckpt_path fits the data and the model."""
         give_net_config_init_args(self)
         super().instantiate_classes()
         if self._checkpoint is not None:
             config = self.config[self.subcommand] if self.subcommand else self.config
             checkpoint, self._checkpoint = self._checkpoint, None  # memory-mapped; let it go after
+            check_checkpoint_fits_data(checkpoint, self.datamodule, config.ckpt_path)
             check_checkpoint_fits_model(checkpoint, self.model, config.ckpt_path)
 
     def instantiate_trainer(self, **kwargs):

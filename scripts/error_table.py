@@ -149,9 +149,23 @@ CASES: tuple[BadInput, ...] = (
         ("Cannot read checkpoint", TRUNCATED_CKPT),
     ),
     BadInput(
-        "checkpoint trained on other data",
+        "checkpoint of another net",
         ("fit", "--config", SEQUENCE_GRU, *QUIET, "--ckpt_path", GOOD_CKPT),
-        ("another architecture", "(1, 64)", "(50, 64)", GOOD_CKPT),
+        ("another model", "models.Feedforward in the checkpoint vs models.RecurrentNet", GOOD_CKPT),
+    ),
+    BadInput(
+        "test a checkpoint of other architecture values",
+        (
+            "test",
+            "--config",
+            REGRESSION,
+            *SMALL,
+            "--model.init_args.net.init_args.hidden_sizes",
+            "[8, 8, 8]",
+            "--ckpt_path",
+            GOOD_CKPT,
+        ),
+        ("another model", "net.hidden_sizes [64, 64, 64] in the checkpoint vs [8, 8, 8] in the config"),
     ),
 )
 
