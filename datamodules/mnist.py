@@ -40,6 +40,7 @@ class MNISTDataModule(VisionDataModule):
     std = MNIST_STD
     num_classes = 10
     class_names = tuple(datasets.MNIST.classes)
+    image_shape = (1, MNIST_SIDE, MNIST_SIDE)
 
     def __init__(self, data_dir: str | Path = "data/", pad_to: int | None = None, **options: Any) -> None:
         """``pad_to``: zero-pad the 28x28 digits to this side (LeNet-5 reads 32x32); ``options``: see

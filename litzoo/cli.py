@@ -14,6 +14,7 @@ import sys
 from pathlib import Path
 
 from jsonargparse import Namespace
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch import LightningDataModule
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
@@ -23,6 +24,7 @@ import datamodules  # noqa: F401  (registers the datamodules for short class pat
 import models  # noqa: F401  (registers the architectures for short class paths)
 from datamodules.vision import DatasetCorruptError, DatasetNotFoundError
 from litzoo.callbacks import LastCheckpoint
+from litzoo.config_files import config_file_problem, config_paths
 from litzoo.faults import (
     DataSanityCheck,
     NonFiniteLossGuard,
@@ -33,6 +35,8 @@ from litzoo.faults import (
     check_checkpoint_readable,
     use_atomic_checkpoint_io,
 )
+from litzoo.faults.option_checks import trainer_option_problem
+from litzoo.faults.os_errors import describe_os_error
 from litzoo.gpu_probe import skip_gpu_probing_without_gpu
 from litzoo.monitoring import (
     DEFAULT_LOGGERS,
@@ -165,10 +169,17 @@ class LitzooCLI(LightningCLI):
         ``best|last`` becomes that file of the experiment's latest training run, and a missing or
         unreadable file fails here, before any run folder is reserved. The file is read once.
 
-        A checkpoint of another task or net than the config's fails here too: right after this,
+        Each ``--config`` file is read first, so a broken one is named (exit code 2, like any config
+        error). A checkpoint of another task or net than the config's fails here too: right after this,
         LightningCLI replaces the config's model section with the checkpoint's hyperparameters, and
         would evaluate (and file under this experiment) whatever model the checkpoint holds.
         """
+        command_line = sys.argv[1:] if args is None else args
+        if isinstance(command_line, list | tuple):
+            for path in config_paths(command_line):
+                problem = config_file_problem(path)
+                if problem is not None:
+                    parser.error(problem)
         super().parse_arguments(parser, args)
         subcommand = self.config.get("subcommand")
         if subcommand:
@@ -179,7 +190,8 @@ class LitzooCLI(LightningCLI):
                 check_checkpoint_matches_config(self._checkpoint, config.get("model"), config.ckpt_path)
 
     def before_instantiate_classes(self) -> None:
-        """Settle the config: the default progress bar, chunked clipping, and the run folder.
+        """Settle the config: trainer options that cannot work, the default progress bar, chunked
+        clipping, and the run folder.
 
         Every logger gets the same run folder, ``<save_dir>/<experiment>/version_N``. Each run
         reserves a fresh ``version_N``, except ``fit --ckpt_path <run>/checkpoints/X.ckpt``, which
@@ -188,6 +200,9 @@ class LitzooCLI(LightningCLI):
         from it through Lightning's broadcast of ``trainer.log_dir``.
         """
         config = self.config[self.subcommand] if self.subcommand else self.config
+        problem = trainer_option_problem(config.trainer, self.subcommand)
+        if problem is not None:
+            self.parser.error(problem)
         default_progress_bar(config)
         clip_chunks_like_the_trainer(config)
         loggers = file_loggers(config)
@@ -271,34 +286,55 @@ def cli_main(args: list[str] | None = None, run: bool = True) -> LitzooCLI:
     )
 
 
-#: What litzoo raises for bad input (a config value, data, a checkpoint) or a diverging run. Run as a
-#: script, these end with their message alone; any other exception keeps its traceback.
-USER_ERRORS = (ValueError, FileNotFoundError, FloatingPointError, DatasetNotFoundError, DatasetCorruptError)
+#: What litzoo raises for bad input (a config value, data, a checkpoint) or a diverging run, and what
+#: Lightning raises for a setting it cannot honour. Run as a script, these end with their message
+#: alone; any other exception keeps its traceback (file-system refusals: see :func:`describe_os_error`).
+USER_ERRORS = (
+    ValueError,
+    FileNotFoundError,
+    FloatingPointError,
+    DatasetNotFoundError,
+    DatasetCorruptError,
+    MisconfigurationException,
+)
 TRACEBACK_VARIABLE = "LITZOO_TRACEBACK"
 
 
 def root_cause(error: BaseException) -> BaseException:
-    """The innermost bad-input error under ``error``.
+    """The bad-input error under jsonargparse's wrapping of ``error``.
 
     jsonargparse reports an exception raised in a constructor (say "LeNet5 needs 1x32x32 input...")
     wrapped in a "Does not validate against any of the Union subtypes ... Given value: Namespace(...)"
-    error of its own; the user's answer is the original message.
+    error of its own; the user's answer is the original message. Only errors raised by jsonargparse
+    are unwrapped: a message of litzoo's own (a damaged dataset file, say) already says what the inner
+    error means, and the inner one alone ("invalid literal for int()") would not.
     """
-    while True:
+    while raised_by_jsonargparse(error):
         inner = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
         if not isinstance(inner, USER_ERRORS):
             return error
         error = inner
+    return error
+
+
+def raised_by_jsonargparse(error: BaseException) -> bool:
+    """Whether ``error`` was raised in jsonargparse's own code (the innermost frame of its traceback)."""
+    traceback = error.__traceback__
+    if traceback is None:
+        return False
+    while traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    return traceback.tb_frame.f_globals.get("__name__", "").startswith("jsonargparse")
 
 
 def main() -> None:
     try:
         cli_main()
-    except USER_ERRORS as error:
-        if os.environ.get(TRACEBACK_VARIABLE):
+    except (*USER_ERRORS, OSError) as error:
+        message = str(root_cause(error)) if isinstance(error, USER_ERRORS) else describe_os_error(error)
+        if message is None or os.environ.get(TRACEBACK_VARIABLE):
             raise
-        cause = root_cause(error)
-        sys.exit(f"error: {cause}\n(For the full traceback, run again with {TRACEBACK_VARIABLE}=1.)")
+        sys.exit(f"error: {message}\n(For the full traceback, run again with {TRACEBACK_VARIABLE}=1.)")
 
 
 if __name__ == "__main__":

@@ -21,6 +21,7 @@ import torch
 import yaml
 
 import models.tasks
+from litzoo.faults.checkpoint_checks import check_checkpoint_readable
 from models.tasks import TaskModule
 
 TRACE_BATCH = 2
@@ -45,7 +46,8 @@ def task_class(checkpoint_path: Path, hparams: dict) -> type[TaskModule]:
 
 
 def load_task(checkpoint_path: Path) -> TaskModule:
-    hparams = torch.load(checkpoint_path, map_location="cpu", weights_only=False).get("hyper_parameters", {})
+    """The task saved in ``checkpoint_path``; a file that is not a complete checkpoint is a ``ValueError``."""
+    hparams = check_checkpoint_readable(str(checkpoint_path)).get("hyper_parameters", {})
     return (
         task_class(checkpoint_path, hparams).load_from_checkpoint(checkpoint_path, map_location="cpu").eval()
     )

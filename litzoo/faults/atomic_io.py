@@ -46,6 +46,11 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             # mkstemp creates the file private (0600); give it the permissions a plain save would.
             os.chmod(temp_name, DEFAULT_FILE_MODE & ~current_umask())
             os.replace(temp_name, target)
+        except OSError as error:
+            Path(temp_name).unlink(missing_ok=True)
+            if error.filename is None:  # a failed write (say, a full disk) names no file: name the target
+                raise OSError(error.errno, error.strerror, str(target)) from error
+            raise
         except BaseException:
             Path(temp_name).unlink(missing_ok=True)
             raise
