@@ -12,12 +12,14 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import IO
 
 from jsonargparse import Namespace
 from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch import LightningDataModule
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
 import datamodules  # noqa: F401  (registers the datamodules for short class paths)
@@ -35,6 +37,7 @@ from litzoo.faults import (
     check_checkpoint_readable,
     use_atomic_checkpoint_io,
 )
+from litzoo.faults.atomic_io import remove_unfinished_saves
 from litzoo.faults.option_checks import trainer_option_problem
 from litzoo.faults.os_errors import describe_os_error
 from litzoo.gpu_probe import skip_gpu_probing_without_gpu
@@ -56,6 +59,7 @@ from litzoo.run_folder import (
     slurm_requeued_run_folder,
     version_number,
 )
+from litzoo.run_lock import lock_run_folder
 from models.tasks import TaskModule
 
 #: What the data decides, one vocabulary for every datamodule and every net (torchvision's habit: one
@@ -129,15 +133,29 @@ class LitzooCLI(LightningCLI):
     """LightningCLI with litzoo's defaults: data-derived links, checkpoints, run folders."""
 
     def __init__(self, *args, **kwargs) -> None:
-        """Parse, build and run; a run that fails before writing anything gives its run folder back."""
+        """Parse, build and run; a run that fails before its first training step leaves no run folder."""
         self._reserved_run_dir: Path | None = None
+        self._save_dir: Path | None = None
         self._checkpoint: dict | None = None
+        self._run_lock: IO[str] | None = None
         try:
             super().__init__(*args, **kwargs)
         except BaseException:
-            if self._reserved_run_dir is not None:
-                release_version(self._reserved_run_dir)
+            self._release_run_lock()
+            trainer = getattr(self, "trainer", None)
+            trained = (
+                trainer is not None and trainer.state.fn == TrainerFn.FITTING and trainer.global_step > 0
+            )
+            if self._reserved_run_dir is not None and not trained:
+                release_version(self._reserved_run_dir, self._save_dir)
             raise
+        if self.subcommand is not None:  # ran: the folder is complete (run=False leaves it to the caller)
+            self._release_run_lock()
+
+    def _release_run_lock(self) -> None:
+        if self._run_lock is not None:
+            self._run_lock.close()
+            self._run_lock = None
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_argument(
@@ -197,7 +215,8 @@ class LitzooCLI(LightningCLI):
         reserves a fresh ``version_N``, except ``fit --ckpt_path <run>/checkpoints/X.ckpt``, which
         resumes and keeps logging into ``<run>``, and a requeued SLURM job, which continues the run
         whose hpc checkpoint it resumes from. Only rank 0 reserves; other ranks learn the folder
-        from it through Lightning's broadcast of ``trainer.log_dir``.
+        from it through Lightning's broadcast of ``trainer.log_dir``. Rank 0 locks the folder for the
+        run (:mod:`litzoo.run_lock`), then removes what a crashed save left there.
         """
         config = self.config[self.subcommand] if self.subcommand else self.config
         problem = trainer_option_problem(config.trainer, self.subcommand)
@@ -224,8 +243,13 @@ class LitzooCLI(LightningCLI):
             run_dir = requeued
         elif is_global_zero():
             run_dir = self._reserved_run_dir = reserve_version(save_dir / config.experiment)
+            self._save_dir = save_dir
         else:
             run_dir = None
+        if run_dir is not None and is_global_zero():
+            self._run_lock = lock_run_folder(run_dir)  # refuses a folder another process writes
+            remove_unfinished_saves(run_dir / "checkpoints")
+            remove_unfinished_saves(run_dir)
         for logger in loggers:
             logger.init_args.save_dir = str(save_dir)
             logger.init_args.name = config.experiment

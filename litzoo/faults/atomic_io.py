@@ -89,3 +89,15 @@ def use_atomic_checkpoint_io(strategy: Strategy) -> None:
     """
     if type(strategy.checkpoint_io) is TorchCheckpointIO:
         strategy.checkpoint_io = AtomicCheckpointIO()
+
+
+def remove_unfinished_saves(folder: Path) -> list[Path]:
+    """Delete the temporary files of saves that a crash interrupted in ``folder``; return them.
+
+    Only call this while holding the run folder's lock (:mod:`litzoo.run_lock`): a live run's save
+    in progress looks the same.
+    """
+    leftovers = sorted(folder.glob(f".*{TEMP_SUFFIX}")) if folder.is_dir() else []
+    for leftover in leftovers:
+        leftover.unlink(missing_ok=True)
+    return leftovers
