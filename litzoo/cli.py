@@ -38,6 +38,7 @@ from litzoo.faults import (
     use_atomic_checkpoint_io,
 )
 from litzoo.faults.atomic_io import remove_unfinished_saves
+from litzoo.faults.debug_runs import keep_no_checkpoints
 from litzoo.faults.option_checks import trainer_option_problem
 from litzoo.faults.os_errors import describe_os_error
 from litzoo.gpu_probe import skip_gpu_probing_without_gpu
@@ -228,6 +229,8 @@ class LitzooCLI(LightningCLI):
         if not loggers:
             return
         config.experiment = config.experiment or experiment_from_configs(config.get("config"))
+        if config.trainer.get("fast_dev_run"):  # a smoke test: Lightning logs nothing, so no run folder
+            return
         save_dir = Path(loggers[0].init_args.save_dir)
         resumed = run_folder_of_checkpoint(config.get("ckpt_path")) if self.subcommand == "fit" else None
         fitting = self.subcommand == "fit" and resumed is None
@@ -273,6 +276,7 @@ class LitzooCLI(LightningCLI):
     def instantiate_trainer(self, **kwargs):
         trainer = super().instantiate_trainer(**kwargs)
         use_atomic_checkpoint_io(trainer.strategy)
+        keep_no_checkpoints(trainer)
         return trainer
 
     def after_fit(self) -> None:

@@ -25,6 +25,8 @@ class LastCheckpoint(ModelCheckpoint):
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         super().on_train_end(trainer, pl_module)
         # Lightning records the global step of its last save; equal means the final state is on disk.
+        if trainer.fast_dev_run or self.save_top_k == 0:  # a debug run, or saving turned off
+            return
         if trainer.global_step == 0 or self._last_global_step_saved == trainer.global_step:
             return
         self._save_none_monitor_checkpoint(trainer, self._monitor_candidates(trainer))

@@ -11,6 +11,8 @@ from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from lightning.pytorch.utilities.rank_zero import rank_zero_warn
 
+from litzoo.faults.debug_runs import is_debug_run
+
 INTERRUPTED_CHECKPOINT = "interrupted.ckpt"
 #: The shell's code for "terminated by SIGTERM", so schedulers and scripts see the run did not finish.
 SIGTERM_EXIT_CODE = 128 + signal.SIGTERM
@@ -42,6 +44,7 @@ class SaveOnInterrupt(Callback):
             trainer.state.fn != TrainerFn.FITTING
             or trainer.sanity_checking
             or trainer.global_step == 0
+            or is_debug_run(trainer)
             or checkpoint is None
             or not checkpoint.dirpath
         ):
