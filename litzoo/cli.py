@@ -49,6 +49,7 @@ from litzoo.monitoring import (
     default_progress_bar,
     resolve_named_checkpoint,
 )
+from litzoo.resume_logs import log_each_step_once
 from litzoo.run_folder import (
     RunConfigSaver,
     experiment_from_configs,
@@ -253,6 +254,8 @@ class LitzooCLI(LightningCLI):
             self._run_lock = lock_run_folder(run_dir)  # refuses a folder another process writes
             remove_unfinished_saves(run_dir / "checkpoints")
             remove_unfinished_saves(run_dir)
+            if resumed is not None and self._checkpoint is not None:
+                log_each_step_once(run_dir, loggers, int(self._checkpoint.get("global_step", 0)))
         for logger in loggers:
             logger.init_args.save_dir = str(save_dir)
             logger.init_args.name = config.experiment

@@ -1,0 +1,52 @@
+"""A callback that sends a real signal to its own process at a chosen moment of a fit (tests only).
+
+Used as ``--trainer.callbacks+=tests.signal_at.SignalAt`` in a subprocess, so the signal goes through
+Lightning's and Python's real handlers, exactly as one from a scheduler or a Ctrl+C would.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+import lightning as L
+
+#: When the signal is sent: after training batch or validation batch ``batch`` of ``epoch``, at the
+#: sanity check, or during the first checkpoint save of ``epoch`` (in ``on_save_checkpoint``).
+MOMENTS = ("train_batch", "validation_batch", "sanity_check", "checkpoint_save")
+
+
+class SignalAt(L.Callback):
+    """Send ``signal_name`` (``SIGTERM`` or ``SIGINT``) to this process once, at ``moment`` of ``epoch``."""
+
+    def __init__(
+        self, signal_name: str = "SIGTERM", moment: str = "train_batch", epoch: int = 0, batch: int = 0
+    ):
+        if moment not in MOMENTS:
+            raise ValueError(f"moment must be one of {MOMENTS}, got {moment!r}")
+        self.signal = getattr(signal, signal_name)
+        self.moment, self.epoch, self.batch = moment, epoch, batch
+        self.sent = False
+
+    def _send(self, trainer: L.Trainer, moment: str, batch: int | None = None) -> None:
+        """Signal at the first ``moment`` of the chosen epoch (and, for batches, the chosen batch)."""
+        if self.sent or moment != self.moment or batch not in (None, self.batch):
+            return
+        if moment == "sanity_check" or trainer.current_epoch == self.epoch:
+            self.sent = True
+            os.kill(os.getpid(), self.signal)
+
+    def on_sanity_check_start(self, trainer, pl_module) -> None:
+        self._send(trainer, "sanity_check")
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx) -> None:
+        self._send(trainer, "train_batch", batch_idx)
+
+    def on_validation_batch_end(
+        self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0
+    ) -> None:
+        if not trainer.sanity_checking:
+            self._send(trainer, "validation_batch", batch_idx)
+
+    def on_save_checkpoint(self, trainer, pl_module, checkpoint) -> None:
+        self._send(trainer, "checkpoint_save")
