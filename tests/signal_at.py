@@ -12,8 +12,10 @@ import signal
 import lightning as L
 
 #: When the signal is sent: after training batch or validation batch ``batch`` of ``epoch``, at the
-#: sanity check, or during the first checkpoint save of ``epoch`` (in ``on_save_checkpoint``).
-MOMENTS = ("train_batch", "validation_batch", "sanity_check", "checkpoint_save")
+#: sanity check, during the first checkpoint save of ``epoch`` (in ``on_save_checkpoint``), or at the
+#: end of ``epoch`` (in ``on_train_epoch_end``, after litzoo's own hooks, before Lightning logs the
+#: epoch's training metrics).
+MOMENTS = ("train_batch", "validation_batch", "sanity_check", "checkpoint_save", "epoch_end")
 
 
 class SignalAt(L.Callback):
@@ -47,6 +49,18 @@ class SignalAt(L.Callback):
     ) -> None:
         if not trainer.sanity_checking:
             self._send(trainer, "validation_batch", batch_idx)
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        """Signal from the task's own ``on_train_epoch_end``, which Lightning calls after every callback's
+        (this one runs before litzoo's, which the CLI appends after the configured callbacks)."""
+        hook = pl_module.on_train_epoch_end
+
+        def signal_then_run() -> None:
+            pl_module.on_train_epoch_end = hook
+            self._send(trainer, "epoch_end")
+            hook()
+
+        pl_module.on_train_epoch_end = signal_then_run
 
     def on_save_checkpoint(self, trainer, pl_module, checkpoint) -> None:
         self._send(trainer, "checkpoint_save")

@@ -78,7 +78,7 @@ def interrupt(workdir: Path, signal_name: str, moment: str) -> subprocess.Comple
 
 
 @pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
-@pytest.mark.parametrize("moment", ["train_batch", "validation_batch", "checkpoint_save"])
+@pytest.mark.parametrize("moment", ["train_batch", "validation_batch", "checkpoint_save", "epoch_end"])
 def test_resume_from_interrupted_checkpoint_is_exact(signal_name, moment, straight: Path, in_tmp_dir: Path):
     result = interrupt(in_tmp_dir, signal_name, moment)
     assert result.returncode == (SIGTERM_EXIT_CODE if signal_name == "SIGTERM" else 1), result.stderr[-2000:]

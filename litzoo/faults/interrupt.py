@@ -55,21 +55,29 @@ class SaveOnInterrupt(Callback):
 
     def __init__(self) -> None:
         self._epoch_start: dict[str, Any] | None = None
+        self._next_epoch_start: dict[str, Any] | None = None
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._keep_state(trainer)
+        self._epoch_start = self._dump(trainer)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        self._keep_state(trainer)
+        """Take the state the next epoch starts from, at the moment Lightning's end-of-epoch checkpoints
+        are taken (its loops restart such a state at the next epoch), after the epoch's validation and
+        the checkpoint callbacks' bookkeeping of it.
 
-    def _keep_state(self, trainer: L.Trainer) -> None:
-        """Keep the state the next epoch starts from: at training start, then at each epoch's end.
-
-        Taken in ``on_train_epoch_end``, the moment Lightning's own end-of-epoch checkpoints are
-        taken and resume from (its loops restart such a state at the next epoch), after the epoch's
-        validation and the checkpoint callbacks' bookkeeping of it.
+        It becomes the one saved on interruption only when the next epoch starts: Lightning logs the
+        epoch's training metrics after every ``on_train_epoch_end`` hook, and a resume from a state
+        taken before that logging would never log them.
         """
-        self._epoch_start = None if is_debug_run(trainer) else dump_trainer_state(trainer)
+        self._next_epoch_start = self._dump(trainer)
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._next_epoch_start is not None:
+            self._epoch_start, self._next_epoch_start = self._next_epoch_start, None
+
+    @staticmethod
+    def _dump(trainer: L.Trainer) -> dict[str, Any] | None:
+        return None if is_debug_run(trainer) else dump_trainer_state(trainer)
 
     def on_exception(
         self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
@@ -79,7 +87,7 @@ class SaveOnInterrupt(Callback):
         if isinstance(exception, SIGTERMException):
             exception.code = SIGTERM_EXIT_CODE
         checkpoint = trainer.checkpoint_callback
-        state, self._epoch_start = self._epoch_start, None
+        state, self._epoch_start, self._next_epoch_start = self._epoch_start, None, None
         if trainer.state.fn != TrainerFn.FITTING:
             return
         if trainer.global_step == 0:
