@@ -15,21 +15,31 @@ import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from litzoo.cli import cli_main
+from litzoo.dataset_files import write_mnist
 from litzoo.faults.interrupt import SIGTERM_EXIT_CODE
 from tests.conftest import CONFIGS, QUIET, REPO_ROOT, run_folders
 
-CONFIG = str(CONFIGS / "regression" / "mlp.yaml")
 EPOCHS, INTERRUPTED_EPOCH = 4, 2
 # Several shuffled batches per epoch, several validation batches, and a scheduler whose state must
 # come back too.
 RUN = [
-    "--config", CONFIG, "--trainer.max_epochs", str(EPOCHS),
+    "--config", str(CONFIGS / "regression" / "mlp.yaml"), "--trainer.max_epochs", str(EPOCHS),
     "--model.init_args.optimizer.lr", "0.1",
     "--data.init_args.train_size", "160", "--data.init_args.val_size", "96", "--data.init_args.batch_size", "32",
     "--model.init_args.scheduler", "torch.optim.lr_scheduler.StepLR",
     "--model.init_args.scheduler.step_size", "1", "--model.init_args.scheduler.gamma", "0.5",
     *QUIET,
 ]  # fmt: skip
+# A classification run on a small MNIST (``data_dir`` added per test): accuracy is an epoch metric too.
+CLASSIFICATION_RUN = [
+    "--config", str(CONFIGS / "mnist" / "mlp.yaml"), "--trainer.max_epochs", str(EPOCHS),
+    "--data.init_args.val_size", "100", "--data.init_args.batch_size", "50", "--data.init_args.download", "false",
+    *QUIET,
+]  # fmt: skip
+
+
+def classification_run(workdir: Path) -> list[str]:
+    return [*CLASSIFICATION_RUN, "--data.init_args.data_dir", str(write_mnist(workdir / "data"))]
 
 
 def epoch_rows(run: Path) -> list[dict[str, str]]:
@@ -47,21 +57,26 @@ def weights(run: Path) -> dict[str, torch.Tensor]:
     return torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["state_dict"]
 
 
-@pytest.fixture(scope="module")
-def straight(tmp_path_factory) -> Path:
-    """The uninterrupted run's folder."""
-    workdir = tmp_path_factory.mktemp("straight")
+def straight_run(workdir: Path, run: list[str]) -> Path:
+    """The folder of the uninterrupted run ``run``, trained in ``workdir``."""
     old = Path.cwd()
     os.chdir(workdir)
     try:
-        cli_main(["fit", *RUN])
+        cli_main(["fit", *run])
     finally:
         os.chdir(old)
-    (run,) = run_folders(workdir / "lightning_logs")
-    return run
+    (folder,) = run_folders(workdir / "lightning_logs")
+    return folder
 
 
-def interrupt(workdir: Path, signal_name: str, moment: str) -> subprocess.CompletedProcess:
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory) -> Path:
+    return straight_run(tmp_path_factory.mktemp("straight"), RUN)
+
+
+def interrupt(
+    workdir: Path, signal_name: str, moment: str, run: list[str] = RUN
+) -> subprocess.CompletedProcess:
     """Run the fit in a subprocess that signals itself at ``moment`` of epoch ``INTERRUPTED_EPOCH``."""
     callback = [
         "--trainer.callbacks+=tests.signal_at.SignalAt",
@@ -72,7 +87,7 @@ def interrupt(workdir: Path, signal_name: str, moment: str) -> subprocess.Comple
     ]
     environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "litzoo", "fit", *RUN, *callback],
+        [sys.executable, "-m", "litzoo", "fit", *run, *callback],
         cwd=workdir, env=environment, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
 
@@ -80,21 +95,35 @@ def interrupt(workdir: Path, signal_name: str, moment: str) -> subprocess.Comple
 @pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
 @pytest.mark.parametrize("moment", ["train_batch", "validation_batch", "checkpoint_save", "epoch_end"])
 def test_resume_from_interrupted_checkpoint_is_exact(signal_name, moment, straight: Path, in_tmp_dir: Path):
-    result = interrupt(in_tmp_dir, signal_name, moment)
+    interrupt_and_resume(in_tmp_dir, signal_name, moment, RUN, straight)
+
+
+def test_classification_resume_from_mid_validation_is_exact(tmp_path: Path, in_tmp_dir: Path):
+    """The issue's case: a classification run interrupted during validation (epoch metrics: accuracy)."""
+    (tmp_path / "straight").mkdir()
+    straight = straight_run(tmp_path / "straight", classification_run(tmp_path / "straight"))
+    interrupt_and_resume(in_tmp_dir, "SIGTERM", "validation_batch", classification_run(in_tmp_dir), straight)
+
+
+def interrupt_and_resume(
+    workdir: Path, signal_name: str, moment: str, run: list[str], straight: Path
+) -> None:
+    """Interrupt ``run`` at ``moment``, resume it from interrupted.ckpt, and compare with ``straight``."""
+    result = interrupt(workdir, signal_name, moment, run)
     assert result.returncode == (SIGTERM_EXIT_CODE if signal_name == "SIGTERM" else 1), result.stderr[-2000:]
-    (run,) = run_folders(in_tmp_dir / "lightning_logs")
-    interrupted = run / "checkpoints" / "interrupted.ckpt"
+    (folder,) = run_folders(workdir / "lightning_logs")
+    interrupted = folder / "checkpoints" / "interrupted.ckpt"
     assert interrupted.is_file(), result.stderr[-2000:]
-    assert f"Resume with --ckpt_path {interrupted.relative_to(in_tmp_dir)}" in result.stderr
+    assert f"Resume with --ckpt_path {interrupted.relative_to(workdir)}" in result.stderr
 
-    cli_main(["fit", *RUN, "--ckpt_path", str(interrupted.relative_to(in_tmp_dir))])
+    cli_main(["fit", *run, "--ckpt_path", str(interrupted.relative_to(workdir))])
 
-    expected, got = weights(straight), weights(run)
+    expected, got = weights(straight), weights(folder)
     for name, value in expected.items():
         torch.testing.assert_close(got[name], value, rtol=0, atol=0, msg=f"{name} differs")
-    assert epoch_rows(run) == epoch_rows(straight)  # every logged value, once, in the same order
-    resumed_scalars, straight_scalars = scalars(run), scalars(straight)
-    assert resumed_scalars == straight_scalars
+    assert epoch_rows(folder) == epoch_rows(straight)  # every logged value, once, in the same order
+    resumed_scalars = scalars(folder)
+    assert resumed_scalars == scalars(straight)
     for tag, values in resumed_scalars.items():
         if tag == "epoch":  # Lightning logs it beside both the training and the validation epoch metrics
             continue
