@@ -41,6 +41,7 @@ from litzoo.faults.atomic_io import remove_unfinished_saves
 from litzoo.faults.debug_runs import keep_no_checkpoints
 from litzoo.faults.option_checks import trainer_option_problem
 from litzoo.faults.os_errors import describe_os_error
+from litzoo.faults.requeue import exact_requeue
 from litzoo.gpu_probe import skip_gpu_probing_without_gpu
 from litzoo.monitoring import (
     DEFAULT_LOGGERS,
@@ -49,7 +50,7 @@ from litzoo.monitoring import (
     default_progress_bar,
     resolve_named_checkpoint,
 )
-from litzoo.resume_logs import log_each_step_once
+from litzoo.resume_logs import log_each_step_once, resumed_global_step
 from litzoo.run_folder import (
     RunConfigSaver,
     experiment_from_configs,
@@ -254,8 +255,9 @@ class LitzooCLI(LightningCLI):
             self._run_lock = lock_run_folder(run_dir)  # refuses a folder another process writes
             remove_unfinished_saves(run_dir / "checkpoints")
             remove_unfinished_saves(run_dir)
-            if resumed is not None and self._checkpoint is not None:
-                log_each_step_once(run_dir, loggers, int(self._checkpoint.get("global_step", 0)))
+            resumed_step = resumed_global_step(self._checkpoint if resumed is not None else None, requeued)
+            if resumed_step is not None:
+                log_each_step_once(run_dir, loggers, resumed_step)
         for logger in loggers:
             logger.init_args.save_dir = str(save_dir)
             logger.init_args.name = config.experiment
@@ -280,6 +282,7 @@ class LitzooCLI(LightningCLI):
         trainer = super().instantiate_trainer(**kwargs)
         use_atomic_checkpoint_io(trainer.strategy)
         keep_no_checkpoints(trainer)
+        exact_requeue(trainer)
         return trainer
 
     def after_fit(self) -> None:

@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import csv
 import os
+import re
 from pathlib import Path
+from typing import Any
 
+import torch
 from jsonargparse import Namespace
 
 METRICS_FILE = "metrics.csv"
+#: Lightning's SLURM requeue checkpoints, ``hpc_ckpt_<K>.ckpt``: a requeued job resumes from the highest K.
+HPC_CHECKPOINT = re.compile(r"^hpc_ckpt_(\d+)\.ckpt$")
 TENSORBOARD_LOGGER = "TensorBoardLogger"
 
 
@@ -47,3 +52,17 @@ def log_each_step_once(run_dir: Path, loggers: list[Namespace], resumed_step: in
     for logger in loggers:
         if logger.class_path.endswith(TENSORBOARD_LOGGER) and logger.init_args.get("purge_step") is None:
             logger.init_args.purge_step = resumed_step
+
+
+def resumed_global_step(checkpoint: dict[str, Any] | None, requeued_run: Path | None) -> int | None:
+    """The global step a run resumes at: from its ``--ckpt_path`` checkpoint, or, for a requeued SLURM
+    job, from the hpc checkpoint Lightning will pick (the highest K); None for a fresh run."""
+    if checkpoint is not None:
+        return int(checkpoint.get("global_step", 0))
+    if requeued_run is None:
+        return None
+    numbered = [(int(m.group(1)), p) for p in requeued_run.iterdir() if (m := HPC_CHECKPOINT.match(p.name))]
+    if not numbered:
+        return None
+    newest = max(numbered)[1]
+    return int(torch.load(newest, map_location="cpu", mmap=True, weights_only=False).get("global_step", 0))

@@ -19,14 +19,20 @@ MOMENTS = ("train_batch", "validation_batch", "sanity_check", "checkpoint_save",
 
 
 class SignalAt(L.Callback):
-    """Send ``signal_name`` (``SIGTERM`` or ``SIGINT``) to this process once, at ``moment`` of ``epoch``."""
+    """Send ``signal_name`` (``SIGTERM``, ``SIGINT``, ``SIGUSR1``) to this process once, at ``moment`` of
+    ``epoch``; then ``then_signal_name``, if given (SLURM sends SIGUSR1, requeues, then terminates the job)."""
 
     def __init__(
-        self, signal_name: str = "SIGTERM", moment: str = "train_batch", epoch: int = 0, batch: int = 0
+        self,
+        signal_name: str = "SIGTERM",
+        moment: str = "train_batch",
+        epoch: int = 0,
+        batch: int = 0,
+        then_signal_name: str | None = None,
     ):
         if moment not in MOMENTS:
             raise ValueError(f"moment must be one of {MOMENTS}, got {moment!r}")
-        self.signal = getattr(signal, signal_name)
+        self.signals = [getattr(signal, name) for name in (signal_name, then_signal_name) if name]
         self.moment, self.epoch, self.batch = moment, epoch, batch
         self.sent = False
 
@@ -36,7 +42,8 @@ class SignalAt(L.Callback):
             return
         if moment == "sanity_check" or trainer.current_epoch == self.epoch:
             self.sent = True
-            os.kill(os.getpid(), self.signal)
+            for number in self.signals:
+                os.kill(os.getpid(), number)
 
     def on_sanity_check_start(self, trainer, pl_module) -> None:
         self._send(trainer, "sanity_check")

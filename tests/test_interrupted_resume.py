@@ -136,3 +136,49 @@ def test_signal_during_the_sanity_check_leaves_nothing(signal_name, in_tmp_dir: 
     assert result.returncode != 0
     assert "nothing was trained" in result.stderr
     assert run_folders(in_tmp_dir) == []
+
+
+#: A single-task SLURM job as Lightning detects it (the requeue's ``scontrol`` is absent here: Lightning
+#: logs that the requeue failed and goes on).
+SLURM_JOB = {
+    "SLURM_NTASKS": "1", "SLURM_NNODES": "1", "SLURM_NTASKS_PER_NODE": "1", "SLURM_PROCID": "0",
+    "SLURM_LOCALID": "0", "SLURM_NODEID": "0", "SLURM_JOB_ID": "4242", "SLURM_JOB_NAME": "litzoo",
+    "SLURM_NODELIST": "node7",
+}  # fmt: skip
+OTHER_LAUNCHERS = ("TORCHELASTIC_RUN_ID", "LOCAL_RANK", "RANK", "WORLD_SIZE", "GROUP_RANK", "MASTER_ADDR")
+
+
+def test_requeued_slurm_job_resumes_exactly_from_its_hpc_checkpoint(straight: Path, in_tmp_dir: Path):
+    """SIGUSR1 mid-epoch saves hpc_ckpt_1.ckpt, SLURM then ends the job; the requeued job ends as an
+    uninterrupted run would."""
+    environment = {
+        k: v for k, v in os.environ.items() if k not in OTHER_LAUNCHERS and not k.startswith("SLURM")
+    }
+    environment |= {**SLURM_JOB, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
+    signals = [
+        "--trainer.callbacks+=tests.signal_at.SignalAt", "--trainer.callbacks.signal_name=SIGUSR1",
+        "--trainer.callbacks.then_signal_name=SIGTERM", "--trainer.callbacks.moment=train_batch",
+        f"--trainer.callbacks.epoch={INTERRUPTED_EPOCH}", "--trainer.callbacks.batch=1",
+    ]  # fmt: skip
+    command = [sys.executable, "-m", "litzoo", "fit", *RUN, "--trainer.accelerator=cpu"]
+    first = subprocess.run(
+        [*command, *signals], cwd=in_tmp_dir, env=environment, capture_output=True, text=True
+    )
+    assert first.returncode == SIGTERM_EXIT_CODE, first.stderr[-2000:]
+    (folder,) = run_folders(in_tmp_dir / "lightning_logs")
+    assert (folder / "hpc_ckpt_1.ckpt").is_file(), first.stderr[-2000:]
+
+    requeued = subprocess.run(
+        command,
+        cwd=in_tmp_dir,
+        env={**environment, "SLURM_RESTART_COUNT": "1"},
+        capture_output=True,
+        text=True,
+    )
+    assert requeued.returncode == 0, requeued.stderr[-2000:]
+    assert "hpc_ckpt_1.ckpt" in requeued.stderr
+    assert run_folders(in_tmp_dir / "lightning_logs") == [folder]
+    for name, value in weights(straight).items():
+        torch.testing.assert_close(weights(folder)[name], value, rtol=0, atol=0, msg=f"{name} differs")
+    assert epoch_rows(folder) == epoch_rows(straight)
+    assert scalars(folder) == scalars(straight)

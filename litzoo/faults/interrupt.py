@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import signal
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.trainer.states import TrainerFn
+from lightning.pytorch.trainer.states import TrainerFn, TrainerStatus
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from lightning.pytorch.utilities.rank_zero import rank_zero_warn
 
@@ -56,6 +58,29 @@ class SaveOnInterrupt(Callback):
     def __init__(self) -> None:
         self._epoch_start: dict[str, Any] | None = None
         self._next_epoch_start: dict[str, Any] | None = None
+        self._requeue_save = False
+
+    @contextlib.contextmanager
+    def saving_for_requeue(self) -> Iterator[None]:
+        """Inside the block, a checkpoint saved during training holds the interrupted epoch's start state.
+
+        For Lightning's SLURM auto-requeue (see :func:`litzoo.faults.requeue.exact_requeue`): its
+        ``hpc_ckpt_K.ckpt``, taken at the moment SIGUSR1 arrives, then resumes exactly, as
+        ``interrupted.ckpt`` does.
+        """
+        self._requeue_save = True
+        try:
+            yield
+        finally:
+            self._requeue_save = False
+
+    def on_save_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        training = trainer.state.fn == TrainerFn.FITTING and trainer.state.status == TrainerStatus.RUNNING
+        if self._requeue_save and training and self._epoch_start is not None and trainer.global_step > 0:
+            checkpoint.clear()
+            checkpoint.update(copy.deepcopy(self._epoch_start))
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._epoch_start = self._dump(trainer)
