@@ -9,9 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import torchvision.datasets.mnist
 
 from litzoo import cli
 from litzoo.cli import cli_main
+from litzoo.dataset_files import write_mnist
 from litzoo.faults.os_errors import describe_os_error
 from tests.conftest import CONFIGS, QUIET, run_folders
 
@@ -111,3 +113,23 @@ def test_full_disk_names_the_checkpoint_being_written(in_tmp_dir, monkeypatch):
 
 def test_other_os_errors_keep_their_traceback():
     assert describe_os_error(OSError(errno.EIO, "Input/output error")) is None
+
+
+def test_unreadable_dataset_file_is_one_paragraph_and_leaves_no_run_folder(tmp_path, monkeypatch):
+    """As root, chmod cannot make a file unreadable; the refusal the OS would give is raised instead."""
+    data = write_mnist(tmp_path / "data")
+    images = data / "MNIST" / "raw" / "train-images-idx3-ubyte"
+
+    def refuse(path: str):
+        raise PermissionError(errno.EACCES, "Permission denied", str(images))
+
+    monkeypatch.setattr(torchvision.datasets.mnist, "read_image_file", refuse)
+    monkeypatch.chdir(tmp_path)
+    code, message = run_main(
+        monkeypatch, "fit", "--config", str(CONFIGS / "mnist" / "simple_cnn.yaml"), *QUIET,
+        "--data.init_args.data_dir", str(data), "--data.init_args.val_size", "100",
+    )  # fmt: skip
+    assert code == 1
+    assert message.startswith(f"error: Cannot access {images}: Permission denied.")
+    assert "--data.init_args.data_dir" in message
+    assert run_folders(tmp_path / "lightning_logs") == []
