@@ -37,7 +37,7 @@ from litzoo.faults import (
     check_checkpoint_readable,
     use_atomic_checkpoint_io,
 )
-from litzoo.faults.atomic_io import remove_unfinished_saves
+from litzoo.faults.atomic_io import remove_unfinished_saves, remove_unrecorded_best
 from litzoo.faults.debug_runs import keep_no_checkpoints
 from litzoo.faults.option_checks import trainer_option_problem
 from litzoo.faults.os_errors import describe_os_error
@@ -255,6 +255,8 @@ class LitzooCLI(LightningCLI):
             self._run_lock = lock_run_folder(run_dir)  # refuses a folder another process writes
             remove_unfinished_saves(run_dir / "checkpoints")
             remove_unfinished_saves(run_dir)
+            if resumed is not None and self._checkpoint is not None:
+                remove_unrecorded_best(run_dir / "checkpoints", self._checkpoint)
             resumed_step = resumed_global_step(self._checkpoint if resumed is not None else None, requeued)
             if resumed_step is not None:
                 log_each_step_once(run_dir, loggers, resumed_step)

@@ -56,20 +56,33 @@ def test_a_run_that_trained_keeps_its_folder(in_tmp_dir: Path):
     assert (run / "checkpoints" / "last.ckpt").is_file()
 
 
-def test_leftovers_of_a_crashed_save_are_removed_on_resume_and_orphans_ignored(in_tmp_dir: Path):
+def test_leftovers_of_a_crashed_save_are_removed_on_resume(in_tmp_dir: Path):
     cli_main(["fit", "--config", REGRESSION, *TINY, *QUIET, "--trainer.max_epochs", "2"])
     (run,) = run_folders(in_tmp_dir / "lightning_logs")
     checkpoints = run / "checkpoints"
+    (recorded,) = checkpoints.glob("best-*.ckpt")
     leftover = checkpoints / ".last.ckpt.k3j2h1.tmp"
     leftover.write_bytes(b"half a checkpoint")
     orphan = checkpoints / "best-epoch=999.ckpt"  # a best file whose run crashed before it was recorded
     orphan.write_bytes(b"never recorded")
-    cli_main(
-        ["fit", "--config", REGRESSION, *TINY, *QUIET, "--trainer.max_epochs", "3", "--ckpt_path", "last"]
+    resume = [
+        "fit",
+        "--config",
+        REGRESSION,
+        *TINY,
+        *QUIET,
+        "--trainer.max_epochs",
+        "3",
+        "--ckpt_path",
+        "last",
+    ]
+    resumed = cli_main(resume)
+    assert not leftover.exists() and not orphan.exists()
+    assert Path(resumed.trainer.checkpoint_callback.best_model_path).parent == recorded.parent.relative_to(
+        in_tmp_dir
     )
-    assert not leftover.exists()
     tested = cli_main(["test", "--config", REGRESSION, *TINY, *QUIET, "--ckpt_path", "best"])
-    assert Path(tested.config.test.ckpt_path).name != orphan.name
+    assert Path(tested.config.test.ckpt_path).is_file()
 
 
 def test_a_second_writer_of_a_run_folder_is_refused(in_tmp_dir: Path):

@@ -101,3 +101,30 @@ def remove_unfinished_saves(folder: Path) -> list[Path]:
     for leftover in leftovers:
         leftover.unlink(missing_ok=True)
     return leftovers
+
+
+#: How litzoo names its best-by-metric checkpoints (``--checkpoint.filename`` default ``best-{epoch:03d}``).
+BEST_PREFIX = "best-"
+
+
+def remove_unrecorded_best(folder: Path, checkpoint: dict[str, Any]) -> list[Path]:
+    """Delete ``best-*.ckpt`` files in ``folder`` that the resumed ``checkpoint`` does not record; return them.
+
+    A crash between writing a new best file and recording it (or deleting the one it replaces)
+    leaves a file no ``ModelCheckpoint`` state knows: it would never be cleaned up and could be
+    mistaken for the best. A resume replays from the checkpoint's state, which rewrites any best
+    file that state leads to. Only call this while holding the run folder's lock.
+    """
+    recorded = {
+        Path(path).name
+        for state in (checkpoint.get("callbacks") or {}).values()
+        if isinstance(state, dict) and state.get("monitor")
+        for path in [*(state.get("best_k_models") or {}), state.get("best_model_path") or ""]
+        if path
+    }
+    if not recorded:  # no best-model bookkeeping in the checkpoint: nothing to compare with
+        return []
+    orphans = [p for p in sorted(folder.glob(f"{BEST_PREFIX}*.ckpt")) if p.name not in recorded]
+    for orphan in orphans:
+        orphan.unlink(missing_ok=True)
+    return orphans
