@@ -43,6 +43,7 @@ class CIFAR10DataModule(VisionDataModule):
     num_classes = 10
     class_names = CIFAR10_CLASSES
     input_shape = (3, 32, 32)
+    image_shape = input_shape
 
     def __init__(self, data_dir: str | Path = "data/", augment: bool = True, **options: Any) -> None:
         """``augment``: random crop (padding 4) and horizontal flip of training batches; ``options``: see

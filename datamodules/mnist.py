@@ -44,6 +44,7 @@ class MNISTDataModule(VisionDataModule):
     num_classes = 10
     #: The digits themselves ("0".."9"; torchvision's "0 - zero" names repeat them in words).
     class_names = tuple(str(digit) for digit in range(10))
+    image_shape = (1, MNIST_SIDE, MNIST_SIDE)
 
     def __init__(self, data_dir: str | Path = "data/", pad_to: int | None = None, **options: Any) -> None:
         """``pad_to``: zero-pad the 28x28 digits to this side (LeNet-5 reads 32x32); ``options``: see

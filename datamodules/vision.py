@@ -13,6 +13,7 @@ from PIL import Image
 from torch.utils.data import DataLoader
 from torchvision.datasets import VisionDataset
 
+from datamodules.content_checks import as_class_indices, as_pixels, check_image_shape, check_labels
 from datamodules.image_files import read_images
 from datamodules.tensor_data import BatchedTensorDataset, InMemoryDataModule, tensor_loader
 
@@ -49,8 +50,12 @@ class VisionDataModule(InMemoryDataModule):
     and is never augmented; the test split is the official test set, also used by ``predict``
     unless ``predict_path`` names the user's own images.
 
-    Subclasses set ``dataset_class``, ``files``, ``mean``, ``std``, ``num_classes``, ``class_names``
-    and ``input_shape``, and define ``images_of``, ``preprocess`` and ``frame``.
+    Each split is checked once at setup (:mod:`datamodules.content_checks`): image size, pixel type and
+    scale (floats are converted to uint8 by one stated rule or refused), NaN/inf and label range.
+
+    Subclasses set ``dataset_class``, ``files``, ``mean``, ``std``, ``num_classes``, ``class_names``,
+    ``image_shape`` (one image as stored) and ``input_shape`` (as the net reads it), and define
+    ``images_of``, ``preprocess`` and ``frame``.
 
     Args:
         data_dir: Folder that holds (or will hold) the dataset in torchvision's layout.
@@ -77,6 +82,8 @@ class VisionDataModule(InMemoryDataModule):
     num_classes: int
     class_names: tuple[str, ...]
     input_shape: tuple[int, int, int]
+    #: One image as the dataset files store it, before any padding ``preprocess`` applies.
+    image_shape: tuple[int, int, int]
 
     @property
     def num_outputs(self) -> int:
@@ -159,7 +166,7 @@ class VisionDataModule(InMemoryDataModule):
             raise self.not_found(f"download failed: {one_line(error)}") from error
 
     def load(self, train: bool) -> tuple[torch.Tensor, torch.Tensor]:
-        """The official train or test split as (uint8 images ``(N, C, H, W)``, int64 labels)."""
+        """The official train or test split as (images ``(N, C, H, W)`` as stored, int64 labels)."""
         missing = self.missing_files()
         if missing:
             raise self.not_found(
@@ -167,23 +174,32 @@ class VisionDataModule(InMemoryDataModule):
             )
         try:
             dataset = self.dataset_class(self.data_dir, train=train, download=False)
-            images, labels = self.images_of(dataset), torch.as_tensor(dataset.targets, dtype=torch.long)
+            images, targets = self.images_of(dataset), dataset.targets
+        except KeyError as error:  # a pickled batch without its "data", "labels" or "label_names" entry
+            raise self.corrupt(f"a file lacks the entry {error} that torchvision reads") from error
         except (
             RuntimeError,
             ValueError,
             TypeError,
             AssertionError,
             EOFError,
+            IndexError,
             pickle.UnpicklingError,
         ) as error:
             raise self.corrupt(
                 f"reading them failed with {type(error).__name__}: {one_line(error)}"
             ) from error
+        labels = as_class_indices(type(self).__name__, targets)
         if len(images) != len(labels) or len(images) == 0:
             raise self.corrupt(f"{len(images)} images but {len(labels)} labels")
-        if labels.min() < 0 or labels.max() >= self.num_classes:
-            raise self.corrupt(f"labels outside 0..{self.num_classes - 1}")
         return images, labels
+
+    def checked_split(self, split: str, images: torch.Tensor, labels: torch.Tensor) -> BatchedTensorDataset:
+        """The split as a dataset, once its images and labels passed :mod:`datamodules.content_checks`."""
+        owner = type(self).__name__
+        check_image_shape(owner, split, images, self.image_shape)
+        check_labels(owner, split, labels, self.num_classes)
+        return BatchedTensorDataset(as_pixels(owner, split, images), labels)
 
     def corrupt(self, reason: str) -> DatasetCorruptError:
         return DatasetCorruptError(
@@ -220,11 +236,11 @@ class VisionDataModule(InMemoryDataModule):
             order = torch.randperm(len(images), generator=torch.Generator().manual_seed(self.split_seed))
             n_val = self.num_val(len(images))
             val, train = order[:n_val].sort().values, order[n_val:].sort().values
-            self.splits["train"] = BatchedTensorDataset(images[train], labels[train])
-            self.splits["val"] = BatchedTensorDataset(images[val], labels[val])
+            self.splits["train"] = self.checked_split("train", images[train], labels[train])
+            self.splits["val"] = self.checked_split("validation", images[val], labels[val])
         own_images = stage == "predict" and self.predict_files is not None
         if stage in ("test", "predict") and "test" not in self.splits and not own_images:
-            self.splits["test"] = BatchedTensorDataset(*self.load(train=False))
+            self.splits["test"] = self.checked_split("test", *self.load(train=False))
 
     # ----------------------------------------------------------------------------- batches
     def loader(self, split: str, shuffle: bool) -> DataLoader:

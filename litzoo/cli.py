@@ -13,12 +13,14 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NoReturn
+from typing import IO, NoReturn
 
 from jsonargparse import Namespace
+from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch import LightningDataModule, Trainer
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint, ModelSummary, RichModelSummary
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
 import datamodules  # noqa: F401  (registers the datamodules for short class paths)
@@ -26,15 +28,23 @@ import models  # noqa: F401  (registers the architectures for short class paths)
 from datamodules.vision import DatasetCorruptError, DatasetNotFoundError
 from litzoo.callbacks import LastCheckpoint, NetSummary
 from litzoo.compat import recorded_config
+from litzoo.config_files import config_file_problem, config_paths
 from litzoo.cpu_threads import set_cpu_threads
 from litzoo.faults import (
     DataSanityCheck,
     NonFiniteLossGuard,
     SaveOnInterrupt,
+    check_checkpoint_fits_data,
     check_checkpoint_fits_model,
+    check_checkpoint_matches_config,
     check_checkpoint_readable,
     use_atomic_checkpoint_io,
 )
+from litzoo.faults.atomic_io import remove_unfinished_saves, remove_unrecorded_best
+from litzoo.faults.debug_runs import keep_no_checkpoints
+from litzoo.faults.option_checks import trainer_option_problem
+from litzoo.faults.os_errors import describe_os_error
+from litzoo.faults.requeue import exact_requeue
 from litzoo.gpu_probe import skip_gpu_probing_without_gpu
 from litzoo.lr_find import add_lr_find_argument, check_lr_find_request, find_learning_rate
 from litzoo.monitoring import (
@@ -45,6 +55,7 @@ from litzoo.monitoring import (
     resolve_named_checkpoint,
 )
 from litzoo.quiet import silence_known_noise
+from litzoo.resume_logs import log_each_step_once, resumed_global_step
 from litzoo.run_folder import (
     RunConfigSaver,
     experiment_from_configs,
@@ -56,6 +67,7 @@ from litzoo.run_folder import (
     slurm_requeued_run_folder,
     version_number,
 )
+from litzoo.run_lock import lock_run_folder
 from models.tasks import TaskModule
 
 #: What the data decides, one vocabulary for every datamodule and every net (torchvision's habit: one
@@ -143,15 +155,29 @@ class LitzooCLI(LightningCLI):
     """LightningCLI with litzoo's defaults: data-derived links, checkpoints, run folders."""
 
     def __init__(self, *args, **kwargs) -> None:
-        """Parse, build and run; a run that fails before writing anything gives its run folder back."""
+        """Parse, build and run; a run that fails before its first training step leaves no run folder."""
         self._reserved_run_dir: Path | None = None
+        self._save_dir: Path | None = None
         self._checkpoint: dict | None = None
+        self._run_lock: IO[str] | None = None
         try:
             super().__init__(*args, **kwargs)
         except BaseException:
-            if self._reserved_run_dir is not None:
-                release_version(self._reserved_run_dir)
+            self._release_run_lock()
+            trainer = getattr(self, "trainer", None)
+            trained = (
+                trainer is not None and trainer.state.fn == TrainerFn.FITTING and trainer.global_step > 0
+            )
+            if self._reserved_run_dir is not None and not trained:
+                release_version(self._reserved_run_dir, self._save_dir)
             raise
+        if self.subcommand is not None:  # ran: the folder is complete (run=False leaves it to the caller)
+            self._release_run_lock()
+
+    def _release_run_lock(self) -> None:
+        if self._run_lock is not None:
+            self._run_lock.close()
+            self._run_lock = None
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_argument(
@@ -190,30 +216,51 @@ class LitzooCLI(LightningCLI):
 
         ``best|last`` becomes that file of the experiment's latest training run, and a missing or
         unreadable file fails here, before any run folder is reserved. The file is read once.
+
+        Each ``--config`` file is read first, so a broken one is named (exit code 2, like any config
+        error). A checkpoint of another task or net than the config's fails here too: right after this,
+        LightningCLI replaces the config's model section with the checkpoint's hyperparameters, and
+        would evaluate (and file under this experiment) whatever model the checkpoint holds.
         """
+        command_line = sys.argv[1:] if args is None else args
+        if isinstance(command_line, list | tuple):
+            for path in config_paths(command_line):
+                problem = config_file_problem(path)
+                if problem is not None:
+                    parser.error(problem)
         super().parse_arguments(parser, args)
         subcommand = self.config.get("subcommand")
         if subcommand:
-            resolve_named_checkpoint(self.config[subcommand])
-            self._checkpoint = check_checkpoint_readable(self.config[subcommand].get("ckpt_path"))
+            config = self.config[subcommand]
+            resolve_named_checkpoint(config)
+            self._checkpoint = check_checkpoint_readable(config.get("ckpt_path"))
+            if self._checkpoint is not None:
+                check_checkpoint_matches_config(self._checkpoint, config.get("model"), config.ckpt_path)
 
     def before_instantiate_classes(self) -> None:
-        """Settle the config: the default progress bar, chunked clipping, and the run folder.
+        """Settle the config: trainer options that cannot work, the default progress bar, chunked
+        clipping, and the run folder.
 
         Every logger gets the same run folder, ``<save_dir>/<experiment>/version_N``. Each run
         reserves a fresh ``version_N``, except ``fit --ckpt_path <run>/checkpoints/X.ckpt``, which
         resumes and keeps logging into ``<run>``, and a requeued SLURM job, which continues the run
         whose hpc checkpoint it resumes from. Only rank 0 reserves; other ranks learn the folder
-        from it through Lightning's broadcast of ``trainer.log_dir``.
+        from it through Lightning's broadcast of ``trainer.log_dir``. Rank 0 locks the folder for the
+        run (:mod:`litzoo.run_lock`), then removes what a crashed save left there.
         """
         config = self.config[self.subcommand] if self.subcommand else self.config
         check_lr_find_request(config, self.subcommand)
+        problem = trainer_option_problem(config.trainer, self.subcommand)
+        if problem is not None:
+            self.parser.error(problem)
         default_progress_bar(config)
         clip_chunks_like_the_trainer(config)
         loggers = file_loggers(config)
         if not loggers:
             return
         config.experiment = config.experiment or experiment_from_configs(config.get("config"))
+        if config.trainer.get("fast_dev_run"):  # a smoke test: Lightning logs nothing, so no run folder
+            return
         save_dir = Path(loggers[0].init_args.save_dir)
         resumed = run_folder_of_checkpoint(config.get("ckpt_path")) if self.subcommand == "fit" else None
         fitting = self.subcommand == "fit" and resumed is None
@@ -229,8 +276,18 @@ class LitzooCLI(LightningCLI):
             run_dir = requeued
         elif is_global_zero():
             run_dir = self._reserved_run_dir = reserve_version(save_dir / config.experiment)
+            self._save_dir = save_dir
         else:
             run_dir = None
+        if run_dir is not None and is_global_zero():
+            self._run_lock = lock_run_folder(run_dir)  # refuses a folder another process writes
+            remove_unfinished_saves(run_dir / "checkpoints")
+            remove_unfinished_saves(run_dir)
+            if resumed is not None and self._checkpoint is not None:
+                remove_unrecorded_best(run_dir / "checkpoints", self._checkpoint)
+            resumed_step = resumed_global_step(self._checkpoint if resumed is not None else None, requeued)
+            if resumed_step is not None:
+                log_each_step_once(run_dir, loggers, resumed_step)
         for logger in loggers:
             logger.init_args.save_dir = str(save_dir)
             logger.init_args.name = config.experiment
@@ -242,17 +299,20 @@ class LitzooCLI(LightningCLI):
             config.trainer.default_root_dir = str(run_dir or save_dir / config.experiment)
 
     def instantiate_classes(self) -> None:
-        """Build model, data and trainer, then check that a --ckpt_path fits the model."""
+        """Build model, data and trainer, then check that a --ckpt_path fits the data and the model."""
         give_net_config_init_args(self)
         super().instantiate_classes()
         if self._checkpoint is not None:
             config = self.config[self.subcommand] if self.subcommand else self.config
             checkpoint, self._checkpoint = self._checkpoint, None  # memory-mapped; let it go after
+            check_checkpoint_fits_data(checkpoint, self.datamodule, config.ckpt_path)
             check_checkpoint_fits_model(checkpoint, self.model, config.ckpt_path)
 
     def instantiate_trainer(self, **kwargs):
         trainer = super().instantiate_trainer(**kwargs)
         use_atomic_checkpoint_io(trainer.strategy)
+        keep_no_checkpoints(trainer)
+        exact_requeue(trainer)
         summarize_the_net(trainer)
         if trainer.strategy.root_device.type == "cpu":
             config = self.config[self.subcommand] if self.subcommand else self.config
@@ -310,33 +370,64 @@ def cli_main(
     )
 
 
-#: What litzoo raises for bad input (a config value, data, a checkpoint) or a diverging run. Run as a
-#: script, these end with their message alone; any other exception keeps its traceback.
-USER_ERRORS = (ValueError, FileNotFoundError, FloatingPointError, DatasetNotFoundError, DatasetCorruptError)
+#: What litzoo raises for bad input (a config value, data, a checkpoint) or a diverging run, and what
+#: Lightning raises for a setting it cannot honour. Run as a script, these end with their message
+#: alone; any other exception keeps its traceback (file-system refusals: see :func:`describe_os_error`).
+USER_ERRORS = (
+    ValueError,
+    FileNotFoundError,
+    FloatingPointError,
+    DatasetNotFoundError,
+    DatasetCorruptError,
+    MisconfigurationException,
+)
 TRACEBACK_VARIABLE = "LITZOO_TRACEBACK"
 
 
 def root_cause(error: BaseException) -> BaseException:
-    """The innermost bad-input error under ``error``.
+    """The bad-input error under jsonargparse's wrapping of ``error``.
 
     jsonargparse reports an exception raised in a constructor (say "LeNet5 needs 1x32x32 input...")
     wrapped in a "Does not validate against any of the Union subtypes ... Given value: Namespace(...)"
-    error of its own; the user's answer is the original message.
+    error of its own; the user's answer is the original message. Only errors raised by jsonargparse
+    are unwrapped: a message of litzoo's own (a damaged dataset file, say) already says what the inner
+    error means, and the inner one alone ("invalid literal for int()") would not.
     """
-    while True:
+    while raised_by_jsonargparse(error):
         inner = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
         if not isinstance(inner, USER_ERRORS):
             return error
         error = inner
+    return error
+
+
+def raised_by_jsonargparse(error: BaseException) -> bool:
+    """Whether ``error`` was raised in jsonargparse's own code (the innermost frame of its traceback)."""
+    traceback = error.__traceback__
+    if traceback is None:
+        return False
+    while traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    return traceback.tb_frame.f_globals.get("__name__", "").startswith("jsonargparse")
+
+
+def user_error_message(error: BaseException) -> str | None:
+    """The one paragraph a user sees for ``error``, or None for an error that is not the user's to fix."""
+    if isinstance(error, USER_ERRORS):
+        return str(root_cause(error))
+    return describe_os_error(error) if isinstance(error, OSError) else None
 
 
 def exit_with_user_error(error: BaseException, code: int = 1) -> NoReturn:
-    """End the command with ``error: <message>`` and exit status ``code`` (the traceback on request)."""
-    if os.environ.get(TRACEBACK_VARIABLE):
+    """End the command with ``error: <message>`` and exit status ``code`` (the traceback on request).
+
+    An error litzoo cannot describe (an unknown OSError, say) keeps its traceback.
+    """
+    message = user_error_message(error)
+    if message is None or os.environ.get(TRACEBACK_VARIABLE):
         raise error
     print(
-        f"error: {root_cause(error)}\n(For the full traceback, run again with {TRACEBACK_VARIABLE}=1.)",
-        file=sys.stderr,
+        f"error: {message}\n(For the full traceback, run again with {TRACEBACK_VARIABLE}=1.)", file=sys.stderr
     )
     sys.exit(code)
 
@@ -350,7 +441,7 @@ def main() -> None:
         return
     try:
         cli_main()
-    except USER_ERRORS as error:
+    except (*USER_ERRORS, OSError) as error:
         exit_with_user_error(error)
 
 

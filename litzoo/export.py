@@ -59,6 +59,7 @@ def task_class(checkpoint_path: Path, hparams: dict) -> type[TaskModule]:
 
 
 def load_task(checkpoint_path: Path) -> TaskModule:
+    """The task saved in ``checkpoint_path``; a file that is not a complete checkpoint is a ``ValueError``."""
     hparams = check_checkpoint_readable(str(checkpoint_path)).get("hyper_parameters", {})
     return (
         task_class(checkpoint_path, hparams).load_from_checkpoint(checkpoint_path, map_location="cpu").eval()

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
+import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -67,13 +67,22 @@ def reserve_version(experiment_dir: Path) -> Path:
         return candidate
 
 
-def release_version(run_dir: Path) -> None:
-    """Remove a reserved run folder that nothing was written to (the run failed before it started).
+def release_version(run_dir: Path, save_dir: Path) -> None:
+    """Remove the run folder of a run that failed before its first training step, and what it left.
 
-    A folder with anything in it is kept: it belongs to a run that got far enough to leave a trace.
+    Lightning creates the loggers' files (TensorBoard's events file, ``hparams.yaml``) before the
+    datamodule's ``setup`` and before a checkpoint is loaded, so a run that fails there (damaged
+    data, a bad checkpoint, an impossible option) would leave a ``version_N`` that holds nothing of
+    use. Experiment folders left empty are removed too, up to ``save_dir``.
     """
-    with contextlib.suppress(OSError):
-        run_dir.rmdir()
+    shutil.rmtree(run_dir, ignore_errors=True)
+    folder = run_dir.parent
+    while folder != save_dir and folder.is_relative_to(save_dir):
+        try:
+            folder.rmdir()
+        except OSError:  # not empty: other runs live there
+            break
+        folder = folder.parent
 
 
 def version_number(run_dir: Path) -> int:

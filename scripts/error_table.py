@@ -39,6 +39,22 @@ GOOD_CKPT = "good.ckpt"
 TRUNCATED_CKPT = "truncated.ckpt"
 TEXT_CKPT = "notes.ckpt"
 TYPO_CONFIG = "typo.yaml"
+BROKEN_YAML = "broken.yaml"
+EMPTY_CONFIG = "empty.yaml"
+LATIN1_CONFIG = "latin1.yaml"
+#: Small MNIST copies in the working folder, each with one fault (see :func:`prepare_workdir`).
+DAMAGED_MNIST, SHIFTED_LABELS_MNIST, LARGE_IMAGES_MNIST = (
+    "mnist_truncated",
+    "mnist_labels_1_to_10",
+    "mnist_32x32",
+)
+MNIST_FROM = [
+    "--data.init_args.download",
+    "false",
+    "--data.init_args.val_size",
+    "100",
+    "--data.init_args.data_dir",
+]
 
 #: jsonargparse's exit code for a command line or config it rejects.
 PARSER_ERROR = 2
@@ -159,9 +175,83 @@ CASES: tuple[BadInput, ...] = (
         ("Cannot read checkpoint", TRUNCATED_CKPT),
     ),
     BadInput(
-        "checkpoint trained on other data",
+        "YAML syntax error in a second --config",
+        ("fit", "--config", REGRESSION, "--config", BROKEN_YAML, *SMALL),
+        (f"Config file {BROKEN_YAML} is not valid YAML at line 3",),
+        PARSER_ERROR,
+    ),
+    BadInput(
+        "empty config file",
+        ("fit", "--config", REGRESSION, "--config", EMPTY_CONFIG, *SMALL),
+        (f"Config file {EMPTY_CONFIG} is empty",),
+        PARSER_ERROR,
+    ),
+    BadInput(
+        "config file not in UTF-8",
+        ("fit", "--config", REGRESSION, "--config", LATIN1_CONFIG, *SMALL),
+        (f"Config file {LATIN1_CONFIG} is not UTF-8 text", "line 2"),
+        PARSER_ERROR,
+    ),
+    BadInput(
+        "negative max_epochs",
+        ("fit", "--config", REGRESSION, *SMALL, "--trainer.max_epochs", "-5"),
+        ("--trainer.max_epochs -5 is not a number of epochs",),
+        PARSER_ERROR,
+    ),
+    BadInput(
+        "max_epochs 0",
+        ("fit", "--config", REGRESSION, *SMALL, "--trainer.max_epochs", "0"),
+        ("--trainer.max_epochs 0 trains nothing",),
+        PARSER_ERROR,
+    ),
+    BadInput(
+        "damaged MNIST file",
+        ("fit", "--config", MNIST_CNN, *QUIET, *MNIST_FROM, DAMAGED_MNIST),
+        ("MNISTDataModule: the dataset files in", "damaged or incomplete", "--data.init_args.download true"),
+    ),
+    BadInput(
+        "labels outside the classes",
+        ("fit", "--config", MNIST_CNN, *QUIET, *MNIST_FROM, SHIFTED_LABELS_MNIST),
+        ("labels run from 1 to 10", "numbered 0..9"),
+    ),
+    BadInput(
+        "images of another size than the model reads",
+        ("test", "--config", MNIST_CNN, *QUIET, *MNIST_FROM, LARGE_IMAGES_MNIST),
+        ("the test images are 1x32x32, but MNISTDataModule reads 1x28x28",),
+    ),
+    BadInput(
+        "val_size larger than the dataset",
+        (
+            "fit",
+            "--config",
+            MNIST_CNN,
+            *QUIET,
+            *MNIST_FROM[:-3],
+            "--data.init_args.val_size",
+            "5000",
+            "--data.init_args.data_dir",
+            SHIFTED_LABELS_MNIST,
+        ),
+        ("val_size=5000 leaves", "--data.init_args.val_size"),
+    ),
+    BadInput(
+        "checkpoint of another net",
         ("fit", "--config", SEQUENCE_GRU, *QUIET, "--ckpt_path", GOOD_CKPT),
-        ("another architecture", "(1, 64)", "(50, 64)", GOOD_CKPT),
+        ("another model", "models.Feedforward in the checkpoint vs models.RecurrentNet", GOOD_CKPT),
+    ),
+    BadInput(
+        "test a checkpoint of other architecture values",
+        (
+            "test",
+            "--config",
+            REGRESSION,
+            *SMALL,
+            "--model.init_args.net.init_args.hidden_sizes",
+            "[8, 8, 8]",
+            "--ckpt_path",
+            GOOD_CKPT,
+        ),
+        ("another model", "net.hidden_sizes [64, 64, 64] in the checkpoint vs [8, 8, 8] in the config"),
     ),
 )
 
@@ -188,6 +278,28 @@ def prepare_workdir(workdir: Path) -> None:
     (workdir / TRUNCATED_CKPT).write_bytes(data[: len(data) // 2])
     (workdir / TEXT_CKPT).write_text("these are my notes, not a checkpoint\n")
     (workdir / TYPO_CONFIG).write_text("trainer:\n  max_epochz: 3\n")
+    (workdir / BROKEN_YAML).write_text("trainer:\n  max_epochs: [3\n")
+    (workdir / EMPTY_CONFIG).write_text("")
+    (workdir / LATIN1_CONFIG).write_bytes("trainer:\n  max_epochs: 3  # café\n".encode("latin-1"))
+    write_mnist_variants(workdir)
+
+
+def write_mnist_variants(workdir: Path) -> None:
+    """Three small MNIST copies, each with one fault: a truncated image file, labels 1..10, 32x32 images."""
+    import numpy as np
+
+    from litzoo.dataset_files import IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, write_idx, write_mnist
+
+    raw = write_mnist(workdir / DAMAGED_MNIST) / "MNIST" / "raw"
+    images = raw / "train-images-idx3-ubyte"
+    images.write_bytes(images.read_bytes()[:1000])
+    raw = write_mnist(workdir / SHIFTED_LABELS_MNIST) / "MNIST" / "raw"
+    for prefix, n in (("train", 600), ("t10k", 200)):
+        write_idx(
+            raw / f"{prefix}-labels-idx1-ubyte", IDX_LABELS_MAGIC, (np.arange(n) % 10 + 1).astype(np.uint8)
+        )
+    raw = write_mnist(workdir / LARGE_IMAGES_MNIST) / "MNIST" / "raw"
+    write_idx(raw / "t10k-images-idx3-ubyte", IDX_IMAGES_MAGIC, np.zeros((200, 32, 32), dtype=np.uint8))
 
 
 TRAIN = REPO_ROOT / "scripts" / "train.py"
@@ -241,20 +353,22 @@ def main() -> None:
         for number, case in enumerate(CASES):
             workdir = Path(tmp) / f"case{number}"
             workdir.mkdir()
-            for file in prepare_dir.iterdir():
-                (workdir / file.name).write_bytes(file.read_bytes())
+            shutil.copytree(prepare_dir, workdir, dirs_exist_ok=True)
             code, message = run_case(case, workdir)
             print(f"{case.case}: exit {code}", flush=True)
             rows.append(markdown_row(case.case, f"`{shown_command(case)}`", str(code), f"`{message}`"))
     OUTPUT.parent.mkdir(exist_ok=True)
     OUTPUT.write_text(
         "# What the user sees on bad input\n\n"
-        "Generated by `python scripts/error_table.py` from the cases in `scripts/bad_inputs.py` (which "
+        "Generated by `python scripts/error_table.py` from the `CASES` list in `scripts/error_table.py` (which "
         "`tests/test_errors.py` checks). Test-speed options (`--data.init_args.train_size 64` ...) are "
         "part of the commands. Exit code 2: the command line or config was rejected before anything "
         "ran; 1: bad input found while building or running the model, reported as one `error:` "
-        "paragraph (`LITZOO_TRACEBACK=1` shows the traceback as well). No case leaves a run folder behind, except the diverging "
-        "run, whose folder keeps its logs and last finite checkpoint.\n\n" + "\n".join(rows) + "\n"
+        "paragraph (`LITZOO_TRACEBACK=1` shows the traceback as well). A run that fails before its first training "
+        "step leaves no run folder behind (whatever failed: config, data setup, checkpoint); only the diverging "
+        "run, which trained, keeps its folder with its logs and last finite checkpoint.\n\n"
+        + "\n".join(rows)
+        + "\n"
     )
     print(f"wrote {OUTPUT}")
 

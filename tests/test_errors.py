@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -39,8 +40,7 @@ def run_in_process(case: BadInput, capsys) -> tuple[int, str]:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.case for c in CASES])
 def test_bad_input_gives_clear_error(case: BadInput, prepared: Path, in_tmp_dir: Path, capsys):
-    for file in prepared.iterdir():
-        (in_tmp_dir / file.name).write_bytes(file.read_bytes())
+    shutil.copytree(prepared, in_tmp_dir, dirs_exist_ok=True)
     code, message = run_in_process(case, capsys)
     assert code != 0, f"{case.case}: the command succeeded"
     if case.exit_code is not None:

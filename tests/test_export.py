@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import io
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,16 @@ def test_missing_checkpoint_is_a_clear_error(in_tmp_dir, capsys):
     with pytest.raises(SystemExit):
         main([str(in_tmp_dir / "nope.ckpt")])
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_truncated_checkpoint_is_a_clear_error(in_tmp_dir, capsys):
+    """One paragraph naming the file and the fix, exit code 2, no traceback (issue 14, family 5)."""
+    truncated = in_tmp_dir / "truncated.ckpt"
+    buffer = io.BytesIO()
+    torch.save({"state_dict": {"w": torch.zeros(1000)}}, buffer)
+    truncated.write_bytes(buffer.getvalue()[: len(buffer.getvalue()) // 2])
+    with pytest.raises(SystemExit) as exit_:
+        main([str(truncated)])
+    assert exit_.value.code == 2
+    assert "Cannot read checkpoint" in capsys.readouterr().err
+    assert not (in_tmp_dir / "truncated.pt").exists()

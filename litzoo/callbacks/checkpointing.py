@@ -27,6 +27,8 @@ class LastCheckpoint(ModelCheckpoint):
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         super().on_train_end(trainer, pl_module)
         # Equal steps mean the final state is on disk already.
+        if trainer.fast_dev_run or self.save_top_k == 0:  # a debug run, or saving turned off
+            return
         if trainer.global_step == 0 or last_saved_global_step(self) == trainer.global_step:
             return
         save_unmonitored_checkpoint(self, trainer)

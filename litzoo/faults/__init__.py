@@ -1,7 +1,12 @@
 """Guards against bad input and faults: clear errors before training, safe checkpoints, clean interruption."""
 
 from litzoo.faults.atomic_io import AtomicCheckpointIO, use_atomic_checkpoint_io
-from litzoo.faults.checkpoint_checks import check_checkpoint_fits_model, check_checkpoint_readable
+from litzoo.faults.checkpoint_checks import (
+    check_checkpoint_fits_data,
+    check_checkpoint_fits_model,
+    check_checkpoint_matches_config,
+    check_checkpoint_readable,
+)
 from litzoo.faults.data_checks import DataSanityCheck
 from litzoo.faults.interrupt import SaveOnInterrupt
 from litzoo.faults.nan_guard import NonFiniteLossGuard
@@ -12,7 +17,9 @@ __all__ = [
     "DataSanityCheck",
     "NonFiniteLossGuard",
     "SaveOnInterrupt",
+    "check_checkpoint_fits_data",
     "check_checkpoint_fits_model",
+    "check_checkpoint_matches_config",
     "check_checkpoint_readable",
     "check_net_fits_data",
     "use_atomic_checkpoint_io",

@@ -45,6 +45,11 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             # mkstemp creates the file private (0600); give it the permissions a plain save would.
             os.chmod(temp_name, DEFAULT_FILE_MODE & ~current_umask())
             os.replace(temp_name, target)
+        except OSError as error:
+            Path(temp_name).unlink(missing_ok=True)
+            if error.filename is None:  # a failed write (say, a full disk) names no file: name the target
+                raise OSError(error.errno, error.strerror, str(target)) from error
+            raise
         except BaseException:
             Path(temp_name).unlink(missing_ok=True)
             raise
@@ -83,3 +88,42 @@ def use_atomic_checkpoint_io(strategy: Strategy) -> None:
     """
     if type(strategy.checkpoint_io) is TorchCheckpointIO:
         strategy.checkpoint_io = AtomicCheckpointIO()
+
+
+def remove_unfinished_saves(folder: Path) -> list[Path]:
+    """Delete the temporary files of saves that a crash interrupted in ``folder``; return them.
+
+    Only call this while holding the run folder's lock (:mod:`litzoo.run_lock`): a live run's save
+    in progress looks the same.
+    """
+    leftovers = sorted(folder.glob(f".*{TEMP_SUFFIX}")) if folder.is_dir() else []
+    for leftover in leftovers:
+        leftover.unlink(missing_ok=True)
+    return leftovers
+
+
+#: How litzoo names its best-by-metric checkpoints (``--checkpoint.filename`` default ``best-{epoch:03d}``).
+BEST_PREFIX = "best-"
+
+
+def remove_unrecorded_best(folder: Path, checkpoint: dict[str, Any]) -> list[Path]:
+    """Delete ``best-*.ckpt`` files in ``folder`` that the resumed ``checkpoint`` does not record; return them.
+
+    A crash between writing a new best file and recording it (or deleting the one it replaces)
+    leaves a file no ``ModelCheckpoint`` state knows: it would never be cleaned up and could be
+    mistaken for the best. A resume replays from the checkpoint's state, which rewrites any best
+    file that state leads to. Only call this while holding the run folder's lock.
+    """
+    recorded = {
+        Path(path).name
+        for state in (checkpoint.get("callbacks") or {}).values()
+        if isinstance(state, dict) and state.get("monitor")
+        for path in [*(state.get("best_k_models") or {}), state.get("best_model_path") or ""]
+        if path
+    }
+    if not recorded:  # no best-model bookkeeping in the checkpoint: nothing to compare with
+        return []
+    orphans = [p for p in sorted(folder.glob(f"{BEST_PREFIX}*.ckpt")) if p.name not in recorded]
+    for orphan in orphans:
+        orphan.unlink(missing_ok=True)
+    return orphans

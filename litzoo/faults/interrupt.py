@@ -1,34 +1,108 @@
-"""An interrupted fit (SIGTERM from a scheduler, Ctrl+C) leaves a checkpoint of the moment it stopped."""
+"""An interrupted fit (SIGTERM from a scheduler, Ctrl+C) leaves a checkpoint that resumes exactly."""
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import signal
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import Callback
-from lightning.pytorch.trainer.states import TrainerFn
+from lightning.pytorch.trainer.states import TrainerFn, TrainerStatus
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from lightning.pytorch.utilities.rank_zero import rank_zero_warn
+
+from litzoo.faults.debug_runs import is_debug_run
 
 INTERRUPTED_CHECKPOINT = "interrupted.ckpt"
 #: The shell's code for "terminated by SIGTERM", so schedulers and scripts see the run did not finish.
 SIGTERM_EXIT_CODE = 128 + signal.SIGTERM
 
 
+def dump_trainer_state(trainer: L.Trainer) -> dict[str, Any]:
+    """The checkpoint ``trainer.save_checkpoint`` would write now, as an independent in-memory copy.
+
+    Uses Lightning's private ``trainer._checkpoint_connector.dump_checkpoint`` (Lightning 2.6), the
+    function ``save_checkpoint`` itself calls, so the copy holds exactly what a checkpoint file holds
+    (weights, optimizers, schedulers, loops, every callback's state). ``deepcopy``, because the dump
+    refers to the live tensors, which the next steps change.
+    """
+    return copy.deepcopy(trainer._checkpoint_connector.dump_checkpoint(weights_only=False))
+
+
 class SaveOnInterrupt(Callback):
     """On SIGTERM or Ctrl+C during fit, save ``checkpoints/interrupted.ckpt`` and exit non-zero.
 
-    Lightning already turns SIGTERM into a ``SIGTERMException`` after the batch in flight and Ctrl+C
-    into a graceful shutdown; this callback adds the checkpoint. It is a separate file because it is
-    taken mid-epoch: resuming from it keeps every finished step, but the rest of that epoch sees its
-    batches in another order than an uninterrupted run would. ``last.ckpt`` (end of the last complete
-    epoch) resumes exactly. ``ModelCheckpoint(save_on_exception=True)`` is not used because it would
-    also save after a divergence (a NaN) and overwrite ``last.ckpt`` with the broken weights.
+    Lightning turns SIGTERM into a ``SIGTERMException`` after the batch in flight and Ctrl+C into a
+    graceful shutdown; this callback adds the checkpoint. Whatever the moment of the signal (mid
+    training epoch, mid validation, during a checkpoint save), the file holds the state at the
+    **start of the interrupted epoch**, kept in memory when each epoch starts: resuming from it
+    replays that epoch from its first batch, in the same shuffled order and with empty epoch
+    metrics, so the resumed run ends with exactly the weights and logged epoch metrics of an
+    uninterrupted one (on the CPU; bit for bit). A state taken mid-epoch would not: Lightning
+    restores neither a plain loader's position in its shuffled order nor the epoch's accumulated
+    metrics. The price is recomputing the interrupted epoch's finished batches (at most one epoch).
+    The copy costs one copy of weights and optimizer state per epoch, in memory.
+
+    A signal before the first training step (during the sanity check, say) saves nothing: nothing
+    was trained, and the CLI removes the run folder. ``ModelCheckpoint(save_on_exception=True)`` is not
+    used because it would also save after a divergence (a NaN).
 
     Lightning ends a SIGTERM-ed fit with exit code 0; this callback sets 143 (128 + SIGTERM) instead,
     so a scheduler or shell script does not mistake the interruption for a finished run.
     """
+
+    def __init__(self) -> None:
+        self._epoch_start: dict[str, Any] | None = None
+        self._next_epoch_start: dict[str, Any] | None = None
+        self._requeue_save = False
+
+    @contextlib.contextmanager
+    def saving_for_requeue(self) -> Iterator[None]:
+        """Inside the block, a checkpoint saved during training holds the interrupted epoch's start state.
+
+        For Lightning's SLURM auto-requeue (see :func:`litzoo.faults.requeue.exact_requeue`): its
+        ``hpc_ckpt_K.ckpt``, taken at the moment SIGUSR1 arrives, then resumes exactly, as
+        ``interrupted.ckpt`` does.
+        """
+        self._requeue_save = True
+        try:
+            yield
+        finally:
+            self._requeue_save = False
+
+    def on_save_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        training = trainer.state.fn == TrainerFn.FITTING and trainer.state.status == TrainerStatus.RUNNING
+        if self._requeue_save and training and self._epoch_start is not None and trainer.global_step > 0:
+            checkpoint.clear()
+            checkpoint.update(copy.deepcopy(self._epoch_start))
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._epoch_start = self._dump(trainer)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Take the state the next epoch starts from, at the moment Lightning's end-of-epoch checkpoints
+        are taken (its loops restart such a state at the next epoch), after the epoch's validation and
+        the checkpoint callbacks' bookkeeping of it.
+
+        It becomes the one saved on interruption only when the next epoch starts: Lightning logs the
+        epoch's training metrics after every ``on_train_epoch_end`` hook, and a resume from a state
+        taken before that logging would never log them.
+        """
+        self._next_epoch_start = self._dump(trainer)
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._next_epoch_start is not None:
+            self._epoch_start, self._next_epoch_start = self._next_epoch_start, None
+
+    @staticmethod
+    def _dump(trainer: L.Trainer) -> dict[str, Any] | None:
+        return None if is_debug_run(trainer) else dump_trainer_state(trainer)
 
     def on_exception(
         self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
@@ -38,20 +112,22 @@ class SaveOnInterrupt(Callback):
         if isinstance(exception, SIGTERMException):
             exception.code = SIGTERM_EXIT_CODE
         checkpoint = trainer.checkpoint_callback
-        if (
-            trainer.state.fn != TrainerFn.FITTING
-            or trainer.sanity_checking
-            or trainer.global_step == 0
-            or checkpoint is None
-            or not checkpoint.dirpath
-        ):
+        state, self._epoch_start, self._next_epoch_start = self._epoch_start, None, None
+        if trainer.state.fn != TrainerFn.FITTING:
+            return
+        if trainer.global_step == 0:
+            rank_zero_warn(
+                f"Interrupted ({type(exception).__name__}) before the first training step: nothing was trained, "
+                "so no checkpoint is kept (and no run folder). Start the run again."
+            )
+            return
+        if state is None or checkpoint is None or not checkpoint.dirpath:
             return
         path = Path(checkpoint.dirpath) / INTERRUPTED_CHECKPOINT
-        trainer.save_checkpoint(path)
-        last = Path(checkpoint.dirpath) / f"{checkpoint.CHECKPOINT_NAME_LAST}{checkpoint.FILE_EXTENSION}"
+        trainer.strategy.save_checkpoint(state, path)  # writes on rank 0 only
         rank_zero_warn(
-            f"Interrupted ({type(exception).__name__}) at epoch {trainer.current_epoch}, global step "
-            f"{trainer.global_step}; saved {path}. Resume with --ckpt_path {path} to keep every finished step, "
-            f"or with --ckpt_path {last} to restart from the end of the last complete epoch exactly as an "
-            "uninterrupted run would continue."
+            f"Interrupted ({type(exception).__name__}) in epoch {trainer.current_epoch}, global step "
+            f"{trainer.global_step}; saved {path}, the state at the start of epoch {trainer.current_epoch}. "
+            f"Resume with --ckpt_path {path}: the run replays epoch {trainer.current_epoch} from its first "
+            "batch and continues exactly as an uninterrupted run would."
         )

@@ -1,0 +1,68 @@
+"""A resumed run logs each step once: what the interrupted run logged past its checkpoint is dropped.
+
+A run resumes from a checkpoint's global step ``G`` and logs every step from ``G`` on again (the
+replayed epoch of ``interrupted.ckpt``, or whatever a crashed run did after its ``last.ckpt``), so
+values logged at steps ``>= G`` before the resume would appear twice, the earlier ones from a run
+that no longer exists. ``metrics.csv`` loses those rows; TensorBoard gets ``purge_step=G``, with which
+its writer marks the restart and TensorBoard hides the older events at those steps.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+from jsonargparse import Namespace
+
+METRICS_FILE = "metrics.csv"
+#: Lightning's SLURM requeue checkpoints, ``hpc_ckpt_<K>.ckpt``: a requeued job resumes from the highest K.
+HPC_CHECKPOINT = re.compile(r"^hpc_ckpt_(\d+)\.ckpt$")
+TENSORBOARD_LOGGER = "TensorBoardLogger"
+
+
+def drop_rows_from_step(metrics_csv: Path, step: int) -> int:
+    """Rewrite ``metrics_csv`` without its rows logged at ``step`` or later; return how many went.
+
+    The file is replaced atomically (a temporary file beside it, then ``os.replace``).
+    """
+    if not metrics_csv.is_file():
+        return 0
+    with metrics_csv.open(newline="") as file:
+        reader = csv.DictReader(file)
+        header, rows = reader.fieldnames or [], list(reader)
+    kept = [row for row in rows if not row.get("step") or int(float(row["step"])) < step]
+    if len(kept) == len(rows):
+        return 0
+    temporary = metrics_csv.with_name(f".{metrics_csv.name}.tmp")
+    with temporary.open("w", newline="") as file:
+        writer = csv.DictWriter(file, fieldnames=header)
+        writer.writeheader()
+        writer.writerows(kept)
+    os.replace(temporary, metrics_csv)
+    return len(rows) - len(kept)
+
+
+def log_each_step_once(run_dir: Path, loggers: list[Namespace], resumed_step: int) -> None:
+    """Prepare the run folder and logger configs of a run that resumes at global step ``resumed_step``."""
+    drop_rows_from_step(run_dir / METRICS_FILE, resumed_step)
+    for logger in loggers:
+        if logger.class_path.endswith(TENSORBOARD_LOGGER) and logger.init_args.get("purge_step") is None:
+            logger.init_args.purge_step = resumed_step
+
+
+def resumed_global_step(checkpoint: dict[str, Any] | None, requeued_run: Path | None) -> int | None:
+    """The global step a run resumes at: from its ``--ckpt_path`` checkpoint, or, for a requeued SLURM
+    job, from the hpc checkpoint Lightning will pick (the highest K); None for a fresh run."""
+    if checkpoint is not None:
+        return int(checkpoint.get("global_step", 0))
+    if requeued_run is None:
+        return None
+    numbered = [(int(m.group(1)), p) for p in requeued_run.iterdir() if (m := HPC_CHECKPOINT.match(p.name))]
+    if not numbered:
+        return None
+    newest = max(numbered)[1]
+    return int(torch.load(newest, map_location="cpu", mmap=True, weights_only=False).get("global_step", 0))

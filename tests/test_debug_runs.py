@@ -1,0 +1,42 @@
+"""Debug runs never become an experiment's ``best`` or ``last`` (issue 14, family 3)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from litzoo.cli import cli_main
+from tests.conftest import CONFIGS, QUIET, run_folders
+
+REGRESSION = str(CONFIGS / "regression" / "mlp.yaml")
+TINY = [
+    "--data.init_args.train_size",
+    "64",
+    "--data.init_args.val_size",
+    "64",
+    "--data.init_args.test_size",
+    "64",
+]
+FIT = ["fit", "--config", REGRESSION, *TINY, *QUIET]
+
+
+@pytest.mark.parametrize(
+    "debug",
+    [["--trainer.fast_dev_run", "true"], ["--trainer.overfit_batches", "1", "--trainer.max_epochs", "2"]],
+)
+def test_debug_run_after_a_real_run_leaves_best_and_last_to_the_real_run(debug: list[str], in_tmp_dir: Path):
+    cli_main([*FIT, "--trainer.max_epochs", "2"])
+    (real,) = run_folders(in_tmp_dir / "lightning_logs")
+    cli_main([*FIT, *debug])
+    assert not [p for p in in_tmp_dir.rglob("*.ckpt") if not p.is_relative_to(real)], (
+        "a debug run saved a checkpoint"
+    )
+    for which in ("best", "last"):
+        tested = cli_main(["test", "--config", REGRESSION, *TINY, *QUIET, "--ckpt_path", which])
+        assert Path(tested.config.test.ckpt_path).parent.parent == real.relative_to(in_tmp_dir)
+
+
+def test_fast_dev_run_leaves_no_run_folder(in_tmp_dir: Path):
+    cli_main([*FIT, "--trainer.fast_dev_run", "true"])
+    assert run_folders(in_tmp_dir) == []

@@ -1,0 +1,184 @@
+"""Resuming from ``interrupted.ckpt`` ends exactly like an uninterrupted run, whatever moment the signal
+came (issue 14, family 1). Each interruption is a real SIGTERM or SIGINT in a real subprocess."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+import torch
+from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+from litzoo.cli import cli_main
+from litzoo.dataset_files import write_mnist
+from litzoo.faults.interrupt import SIGTERM_EXIT_CODE
+from tests.conftest import CONFIGS, QUIET, REPO_ROOT, run_folders
+
+EPOCHS, INTERRUPTED_EPOCH = 4, 2
+# Several shuffled batches per epoch, several validation batches, and a scheduler whose state must
+# come back too.
+RUN = [
+    "--config", str(CONFIGS / "regression" / "mlp.yaml"), "--trainer.max_epochs", str(EPOCHS),
+    "--model.init_args.optimizer.lr", "0.1",
+    "--data.init_args.train_size", "160", "--data.init_args.val_size", "96", "--data.init_args.batch_size", "32",
+    "--model.init_args.scheduler", "torch.optim.lr_scheduler.StepLR",
+    "--model.init_args.scheduler.step_size", "1", "--model.init_args.scheduler.gamma", "0.5",
+    *QUIET,
+]  # fmt: skip
+# A classification run on a small MNIST (``data_dir`` added per test): accuracy is an epoch metric too.
+CLASSIFICATION_RUN = [
+    "--config", str(CONFIGS / "mnist" / "mlp.yaml"), "--trainer.max_epochs", str(EPOCHS),
+    "--data.init_args.val_size", "100", "--data.init_args.batch_size", "50", "--data.init_args.download", "false",
+    *QUIET,
+]  # fmt: skip
+
+
+def classification_run(workdir: Path) -> list[str]:
+    return [*CLASSIFICATION_RUN, "--data.init_args.data_dir", str(write_mnist(workdir / "data"))]
+
+
+def epoch_rows(run: Path) -> list[dict[str, str]]:
+    with (run / "metrics.csv").open(newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def scalars(run: Path) -> dict[str, list[tuple[int, float]]]:
+    events = EventAccumulator(str(run))
+    events.Reload()
+    return {tag: [(e.step, e.value) for e in events.Scalars(tag)] for tag in events.Tags()["scalars"]}
+
+
+def weights(run: Path) -> dict[str, torch.Tensor]:
+    return torch.load(run / "checkpoints" / "last.ckpt", map_location="cpu", weights_only=False)["state_dict"]
+
+
+def straight_run(workdir: Path, run: list[str]) -> Path:
+    """The folder of the uninterrupted run ``run``, trained in ``workdir``."""
+    old = Path.cwd()
+    os.chdir(workdir)
+    try:
+        cli_main(["fit", *run])
+    finally:
+        os.chdir(old)
+    (folder,) = run_folders(workdir / "lightning_logs")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory) -> Path:
+    return straight_run(tmp_path_factory.mktemp("straight"), RUN)
+
+
+def interrupt(
+    workdir: Path, signal_name: str, moment: str, run: list[str] = RUN
+) -> subprocess.CompletedProcess:
+    """Run the fit in a subprocess that signals itself at ``moment`` of epoch ``INTERRUPTED_EPOCH``."""
+    callback = [
+        "--trainer.callbacks+=tests.signal_at.SignalAt",
+        f"--trainer.callbacks.signal_name={signal_name}",
+        f"--trainer.callbacks.moment={moment}",
+        f"--trainer.callbacks.epoch={INTERRUPTED_EPOCH}",
+        "--trainer.callbacks.batch=1",
+    ]
+    environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
+    return subprocess.run(
+        [sys.executable, "-m", "litzoo", "fit", *run, *callback],
+        cwd=workdir, env=environment, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
+@pytest.mark.parametrize("moment", ["train_batch", "validation_batch", "checkpoint_save", "epoch_end"])
+def test_resume_from_interrupted_checkpoint_is_exact(signal_name, moment, straight: Path, in_tmp_dir: Path):
+    interrupt_and_resume(in_tmp_dir, signal_name, moment, RUN, straight)
+
+
+def test_classification_resume_from_mid_validation_is_exact(tmp_path: Path, in_tmp_dir: Path):
+    """The issue's case: a classification run interrupted during validation (epoch metrics: accuracy)."""
+    (tmp_path / "straight").mkdir()
+    straight = straight_run(tmp_path / "straight", classification_run(tmp_path / "straight"))
+    interrupt_and_resume(in_tmp_dir, "SIGTERM", "validation_batch", classification_run(in_tmp_dir), straight)
+
+
+def interrupt_and_resume(
+    workdir: Path, signal_name: str, moment: str, run: list[str], straight: Path
+) -> None:
+    """Interrupt ``run`` at ``moment``, resume it from interrupted.ckpt, and compare with ``straight``."""
+    result = interrupt(workdir, signal_name, moment, run)
+    assert result.returncode == (SIGTERM_EXIT_CODE if signal_name == "SIGTERM" else 1), result.stderr[-2000:]
+    (folder,) = run_folders(workdir / "lightning_logs")
+    interrupted = folder / "checkpoints" / "interrupted.ckpt"
+    assert interrupted.is_file(), result.stderr[-2000:]
+    assert f"Resume with --ckpt_path {interrupted.relative_to(workdir)}" in result.stderr
+
+    cli_main(["fit", *run, "--ckpt_path", str(interrupted.relative_to(workdir))])
+
+    expected, got = weights(straight), weights(folder)
+    for name, value in expected.items():
+        torch.testing.assert_close(got[name], value, rtol=0, atol=0, msg=f"{name} differs")
+    assert epoch_rows(folder) == epoch_rows(straight)  # every logged value, once, in the same order
+    resumed_scalars = scalars(folder)
+    assert resumed_scalars == scalars(straight)
+    for tag, values in resumed_scalars.items():
+        if tag == "epoch":  # Lightning logs it beside both the training and the validation epoch metrics
+            continue
+        assert max(Counter(step for step, _ in values).values()) == 1, f"{tag} logged twice at one step"
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
+def test_signal_during_the_sanity_check_leaves_nothing(signal_name, in_tmp_dir: Path):
+    result = interrupt(in_tmp_dir, signal_name, "sanity_check")
+    assert result.returncode != 0
+    assert "nothing was trained" in result.stderr
+    assert run_folders(in_tmp_dir) == []
+
+
+#: A single-task SLURM job as Lightning detects it (the requeue's ``scontrol`` is absent here: Lightning
+#: logs that the requeue failed and goes on).
+SLURM_JOB = {
+    "SLURM_NTASKS": "1", "SLURM_NNODES": "1", "SLURM_NTASKS_PER_NODE": "1", "SLURM_PROCID": "0",
+    "SLURM_LOCALID": "0", "SLURM_NODEID": "0", "SLURM_JOB_ID": "4242", "SLURM_JOB_NAME": "litzoo",
+    "SLURM_NODELIST": "node7",
+}  # fmt: skip
+OTHER_LAUNCHERS = ("TORCHELASTIC_RUN_ID", "LOCAL_RANK", "RANK", "WORLD_SIZE", "GROUP_RANK", "MASTER_ADDR")
+
+
+def test_requeued_slurm_job_resumes_exactly_from_its_hpc_checkpoint(straight: Path, in_tmp_dir: Path):
+    """SIGUSR1 mid-epoch saves hpc_ckpt_1.ckpt, SLURM then ends the job; the requeued job ends as an
+    uninterrupted run would."""
+    environment = {
+        k: v for k, v in os.environ.items() if k not in OTHER_LAUNCHERS and not k.startswith("SLURM")
+    }
+    environment |= {**SLURM_JOB, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
+    signals = [
+        "--trainer.callbacks+=tests.signal_at.SignalAt", "--trainer.callbacks.signal_name=SIGUSR1",
+        "--trainer.callbacks.then_signal_name=SIGTERM", "--trainer.callbacks.moment=train_batch",
+        f"--trainer.callbacks.epoch={INTERRUPTED_EPOCH}", "--trainer.callbacks.batch=1",
+    ]  # fmt: skip
+    command = [sys.executable, "-m", "litzoo", "fit", *RUN, "--trainer.accelerator=cpu"]
+    first = subprocess.run(
+        [*command, *signals], cwd=in_tmp_dir, env=environment, capture_output=True, text=True
+    )
+    assert first.returncode == SIGTERM_EXIT_CODE, first.stderr[-2000:]
+    (folder,) = run_folders(in_tmp_dir / "lightning_logs")
+    assert (folder / "hpc_ckpt_1.ckpt").is_file(), first.stderr[-2000:]
+
+    requeued = subprocess.run(
+        command,
+        cwd=in_tmp_dir,
+        env={**environment, "SLURM_RESTART_COUNT": "1"},
+        capture_output=True,
+        text=True,
+    )
+    assert requeued.returncode == 0, requeued.stderr[-2000:]
+    assert "hpc_ckpt_1.ckpt" in requeued.stderr
+    assert run_folders(in_tmp_dir / "lightning_logs") == [folder]
+    for name, value in weights(straight).items():
+        torch.testing.assert_close(weights(folder)[name], value, rtol=0, atol=0, msg=f"{name} differs")
+    assert epoch_rows(folder) == epoch_rows(straight)
+    assert scalars(folder) == scalars(straight)

@@ -1,0 +1,131 @@
+"""Nothing left behind by a failed start, leftovers of a crashed save cleaned, one writer per run folder
+(issue 14, families 4 and 8)."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from litzoo.cli import cli_main
+from litzoo.dataset_files import write_mnist
+from litzoo.run_lock import LOCK_FILE, RunFolderBusyError, lock_run_folder
+from tests.conftest import CONFIGS, QUIET, run_folders
+
+REGRESSION = str(CONFIGS / "regression" / "mlp.yaml")
+MNIST_CNN = str(CONFIGS / "mnist" / "simple_cnn.yaml")
+TINY = [
+    "--data.init_args.train_size",
+    "64",
+    "--data.init_args.val_size",
+    "64",
+    "--data.init_args.test_size",
+    "64",
+]
+
+
+def damage_train_images(data: Path) -> None:
+    images = data / "MNIST" / "raw" / "train-images-idx3-ubyte"
+    images.write_bytes(images.read_bytes()[:1000])
+
+
+@pytest.mark.parametrize(
+    ("subcommand", "damaged", "val_size"),
+    [("fit", True, "100"), ("validate", True, "100"), ("fit", False, "5000")],
+    ids=["damaged-files-fit", "damaged-files-validate", "val-size-larger-than-the-data"],
+)
+def test_a_failed_datamodule_setup_leaves_no_run_folder(subcommand, damaged, val_size, in_tmp_dir: Path):
+    """Lightning creates the loggers' folder before the datamodule's setup; the CLI removes it again."""
+    data = write_mnist(in_tmp_dir / "data")  # 600 training images
+    if damaged:
+        damage_train_images(data)
+    args = [subcommand, "--config", MNIST_CNN, *QUIET, "--data.init_args.data_dir", str(data)]
+    with pytest.raises((ValueError, RuntimeError), match="MNISTDataModule"):
+        cli_main([*args, "--data.init_args.val_size", val_size])
+    logs = in_tmp_dir / "lightning_logs"
+    assert not logs.exists() or not any(logs.iterdir()), f"left behind: {sorted(logs.rglob('*'))}"
+
+
+def test_a_run_that_trained_keeps_its_folder(in_tmp_dir: Path):
+    with pytest.raises(FloatingPointError):
+        cli_main(["fit", "--config", REGRESSION, *TINY, *QUIET, "--model.init_args.optimizer.lr", "1e6"])
+    (run,) = run_folders(in_tmp_dir / "lightning_logs")
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+
+
+def test_leftovers_of_a_crashed_save_are_removed_on_resume(in_tmp_dir: Path):
+    cli_main(["fit", "--config", REGRESSION, *TINY, *QUIET, "--trainer.max_epochs", "2"])
+    (run,) = run_folders(in_tmp_dir / "lightning_logs")
+    checkpoints = run / "checkpoints"
+    (recorded,) = checkpoints.glob("best-*.ckpt")
+    leftover = checkpoints / ".last.ckpt.k3j2h1.tmp"
+    leftover.write_bytes(b"half a checkpoint")
+    orphan = checkpoints / "best-epoch=999.ckpt"  # a best file whose run crashed before it was recorded
+    orphan.write_bytes(b"never recorded")
+    resume = [
+        "fit",
+        "--config",
+        REGRESSION,
+        *TINY,
+        *QUIET,
+        "--trainer.max_epochs",
+        "3",
+        "--ckpt_path",
+        "last",
+    ]
+    resumed = cli_main(resume)
+    assert not leftover.exists() and not orphan.exists()
+    assert Path(resumed.trainer.checkpoint_callback.best_model_path).parent == recorded.parent.relative_to(
+        in_tmp_dir
+    )
+    tested = cli_main(["test", "--config", REGRESSION, *TINY, *QUIET, "--ckpt_path", "best"])
+    assert Path(tested.config.test.ckpt_path).is_file()
+
+
+def test_a_second_writer_of_a_run_folder_is_refused(in_tmp_dir: Path):
+    cli_main(["fit", "--config", REGRESSION, *TINY, *QUIET, "--trainer.max_epochs", "1"])
+    (run,) = run_folders(in_tmp_dir / "lightning_logs")
+    resume = [
+        "fit",
+        "--config",
+        REGRESSION,
+        *TINY,
+        *QUIET,
+        "--trainer.max_epochs",
+        "2",
+        "--ckpt_path",
+        "last",
+    ]
+    held = lock_run_folder(run)  # as a run still training there would
+    try:
+        with pytest.raises(
+            RunFolderBusyError,
+            match=rf"Run folder {run.relative_to(in_tmp_dir)} is being written by another process",
+        ):
+            cli_main(resume)
+    finally:
+        held.close()
+    assert cli_main(resume).trainer.current_epoch == 2, "the lock was not released by the closed file"
+
+
+def test_the_lock_of_a_killed_process_is_free(tmp_path: Path):
+    """kill -9 runs no cleanup code; the kernel still drops the flock with the process."""
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            f"from litzoo.run_lock import lock_run_folder; h = lock_run_folder(__import__('pathlib').Path({str(tmp_path)!r})); print('locked', flush=True); import time; time.sleep(600)",
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert holder.stdout.readline().strip() == "locked"
+    with pytest.raises(RunFolderBusyError, match=f"pid {holder.pid}"):
+        lock_run_folder(tmp_path)
+    holder.send_signal(signal.SIGKILL)
+    holder.wait()
+    lock_run_folder(tmp_path).close()
+    assert (tmp_path / LOCK_FILE).is_file()
