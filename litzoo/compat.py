@@ -12,6 +12,7 @@ breaks one test here instead of a training run.
 from __future__ import annotations
 
 import csv
+from collections.abc import Callable
 from typing import Any
 
 import lightning as L
@@ -119,3 +120,31 @@ def step_past_lightning(trainer: L.Trainer, optimizer: LightningOptimizer) -> No
     progress.increment_ready()
     optimizer.optimizer.step()
     progress.increment_completed()
+
+
+# --- checkpoint contents and SLURM requeue -----------------------------------------------------------
+def checkpoint_contents(trainer: L.Trainer) -> dict[str, Any]:
+    """The dict ``trainer.save_checkpoint`` would write now (weights, optimizers, loops, callbacks' state).
+
+    Touches ``trainer._checkpoint_connector.dump_checkpoint``, the function ``save_checkpoint`` itself
+    calls. No public API returns a checkpoint without writing it to disk; the exact resume from
+    ``interrupted.ckpt`` (:mod:`litzoo.faults.interrupt`) keeps one in memory each epoch. The dict refers
+    to the live tensors: copy it to keep it.
+    """
+    return trainer._checkpoint_connector.dump_checkpoint(weights_only=False)
+
+
+def wrap_slurm_requeue_handler(trainer: L.Trainer, wrap: Callable[[Callable], Callable]) -> bool:
+    """Replace the trainer's SLURM SIGUSR1 handler (save ``hpc_ckpt_K.ckpt``, requeue) by ``wrap(handler)``.
+
+    Touches ``trainer._signal_connector._slurm_sigusr_handler_fn``, which the connector looks up when it
+    registers its signal handlers at the start of ``fit``, so an instance attribute set before then is
+    the one registered. No public API chooses what the requeue checkpoint holds. Returns whether the
+    handler was found (False on a Lightning without it: the requeue then saves Lightning's way).
+    """
+    connector = getattr(trainer, "_signal_connector", None)
+    handler = getattr(connector, "_slurm_sigusr_handler_fn", None)
+    if handler is None:
+        return False
+    connector._slurm_sigusr_handler_fn = wrap(handler)
+    return True

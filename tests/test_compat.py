@@ -151,3 +151,24 @@ def test_steps_past_lightning_count_like_lightning_optimizer_steps(tmp_path):
     )
     for name, value in runs[False][1].items():
         torch.testing.assert_close(runs[True][1][name], value, rtol=0, atol=0, msg=name)
+
+
+def test_checkpoint_contents_hold_what_a_checkpoint_file_holds(tmp_path):
+    trainer = quiet_trainer(tmp_path, max_steps=2)
+    trainer.fit(BoringModel())
+    has(trainer, "_checkpoint_connector")
+    contents = compat.checkpoint_contents(trainer)
+    trainer.save_checkpoint(tmp_path / "saved.ckpt")
+    saved = torch.load(tmp_path / "saved.ckpt", weights_only=False)
+    assert set(contents) == set(saved)
+    assert contents["global_step"] == saved["global_step"] == 2
+
+
+def test_the_slurm_requeue_handler_can_be_wrapped(tmp_path):
+    trainer = quiet_trainer(tmp_path)
+    has(trainer, "_signal_connector")
+    has(trainer._signal_connector, "_slurm_sigusr_handler_fn")
+    seen = []
+    assert compat.wrap_slurm_requeue_handler(trainer, lambda handler: lambda *args: seen.append(handler))
+    trainer._signal_connector._slurm_sigusr_handler_fn(10, None)
+    assert len(seen) == 1 and callable(seen[0])  # the wrapper got Lightning's own handler

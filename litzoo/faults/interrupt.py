@@ -15,6 +15,7 @@ from lightning.pytorch.trainer.states import TrainerFn, TrainerStatus
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from lightning.pytorch.utilities.rank_zero import rank_zero_warn
 
+from litzoo.compat import checkpoint_contents
 from litzoo.faults.debug_runs import is_debug_run
 
 INTERRUPTED_CHECKPOINT = "interrupted.ckpt"
@@ -25,12 +26,11 @@ SIGTERM_EXIT_CODE = 128 + signal.SIGTERM
 def dump_trainer_state(trainer: L.Trainer) -> dict[str, Any]:
     """The checkpoint ``trainer.save_checkpoint`` would write now, as an independent in-memory copy.
 
-    Uses Lightning's private ``trainer._checkpoint_connector.dump_checkpoint`` (Lightning 2.6), the
-    function ``save_checkpoint`` itself calls, so the copy holds exactly what a checkpoint file holds
-    (weights, optimizers, schedulers, loops, every callback's state). ``deepcopy``, because the dump
-    refers to the live tensors, which the next steps change.
+    The copy holds exactly what a checkpoint file holds (weights, optimizers, schedulers, loops, every
+    callback's state; :func:`litzoo.compat.checkpoint_contents`). ``deepcopy``, because the dump refers
+    to the live tensors, which the next steps change.
     """
-    return copy.deepcopy(trainer._checkpoint_connector.dump_checkpoint(weights_only=False))
+    return copy.deepcopy(checkpoint_contents(trainer))
 
 
 class SaveOnInterrupt(Callback):
