@@ -12,7 +12,7 @@ Two kinds of case:
   it (``scripts/tutorial_sin.py``: a per-sample ``Dataset`` + ``DataLoader(batch 64, shuffle)``,
   ``loss.item()`` per step, one forward pass over the validation set per epoch), the same recipe
   hand-optimized (``scripts/sin_fast_loop.py``: batches sliced from in-memory tensors), and
-  ``scripts/train.py fit --config configs/regression/mlp.yaml`` and ``.../mlp_fast.yaml`` exactly as
+  ``scripts/train.py fit --config configs/regression/mlp.yaml`` (the README's first command) exactly as
   a user runs them (progress bar on).
 * step cases (``lenet5``, ``simple_cnn``, ``my_cnn``, ``resnet18``, ``lstm``): train steps/s in this
   process of (a) litzoo: the model, data and trainer exactly as ``scripts/train.py`` builds them from
@@ -117,10 +117,6 @@ def sin_end_to_end(epochs: int, repeats: int, workdir: Path) -> list[Row]:
         ],
         "litzoo regression/mlp.yaml": [
             sys.executable, str(TRAIN_SCRIPT), "fit", "--config", str(CONFIGS / "regression/mlp.yaml"),
-            "--trainer.max_epochs", str(epochs),
-        ],
-        "litzoo regression/mlp_fast.yaml": [
-            sys.executable, str(TRAIN_SCRIPT), "fit", "--config", str(CONFIGS / "regression/mlp_fast.yaml"),
             "--trainer.max_epochs", str(epochs),
         ],
     }  # fmt: skip

@@ -3,7 +3,7 @@
     python scripts/benchmark_chunk_hooks.py                        # results/benchmark_chunk_hooks.md
     python scripts/benchmark_chunk_hooks.py --epochs 50 --repeats 3 --out /tmp/hooks.md
 
-``configs/regression/mlp_fast.yaml`` (the sin(1/x) MLP, one optimizer step per 64 samples of a
+``configs/regression/mlp.yaml`` (the sin(1/x) MLP, one optimizer step per 64 samples of a
 whole-epoch batch) trained two ways, interleaved, validation off:
 
 * as litzoo runs it: no callback listens to the step hooks, so ``ChunkedSteps`` calls PyTorch's
@@ -34,7 +34,7 @@ from litzoo.cli import cli_main
 from litzoo.gpu_probe import skip_gpu_probing_without_gpu
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-CONFIG = REPO_ROOT / "configs" / "regression" / "mlp_fast.yaml"
+CONFIG = REPO_ROOT / "configs" / "regression" / "mlp.yaml"
 VARIANTS = {
     "direct (as litzoo runs it)": False,
     "Lightning's wrappers (a callback on on_after_backward)": True,
@@ -81,7 +81,7 @@ def markdown(samples: dict[str, list[float]], args: argparse.Namespace) -> str:
         f"interleaved runs of {args.epochs} epochs (`python scripts/benchmark_chunk_hooks.py "
         f"{' '.join(sys.argv[1:])}`).",
         "",
-        "| configs/regression/mlp_fast.yaml, optimizer steps | µs per step | vs. direct |",
+        "| configs/regression/mlp.yaml, optimizer steps | µs per step | vs. direct |",
         "|---|---:|---:|",
     ]
     for variant, values in samples.items():

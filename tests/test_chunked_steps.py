@@ -69,6 +69,10 @@ def hook_counter(cli) -> StepHookCounter:
     return next(c for c in cli.trainer.callbacks if type(c).__name__ == StepHookCounter.__name__)
 
 
+#: mlp.yaml trained the ordinary way: one Lightning step (and optimizer step) per loader batch of 64.
+PER_BATCH = ["--model.init_args.steps", "null", "--data.init_args.batch_size", "64"]
+
+
 @pytest.mark.parametrize(
     "scheduler",
     [
@@ -91,8 +95,8 @@ def hook_counter(cli) -> StepHookCounter:
     ids=["no-scheduler", "onecycle-per-step", "steplr-per-epoch"],
 )
 def test_whole_epoch_batches_with_chunks_equal_ordinary_batches(in_tmp_dir, scheduler):
-    ordinary = fit("mlp.yaml", *scheduler)
-    chunked = fit("mlp_fast.yaml", *scheduler)
+    ordinary = fit("mlp.yaml", *PER_BATCH, *scheduler)
+    chunked = fit("mlp.yaml", *scheduler)
     assert chunked.trainer.num_training_batches == 1  # one Lightning step per epoch ...
     assert ordinary.trainer.num_training_batches == 5  # ... instead of ceil(300 / 64) = 5
     # ... and the same number of optimizer steps, which Lightning counts as global steps.
@@ -116,8 +120,8 @@ def test_whole_epoch_batches_with_chunks_equal_ordinary_batches(in_tmp_dir, sche
 def test_a_users_callback_sees_every_chunks_step_hooks(in_tmp_dir):
     """With a callback on the step hooks, each chunk goes through Lightning's manual_backward and
     LightningOptimizer.step: every hook once per optimizer step, the same training as the direct path."""
-    direct = fit("mlp_fast.yaml")
-    observed = fit("mlp_fast.yaml", *LISTENER)
+    direct = fit("mlp.yaml")
+    observed = fit("mlp.yaml", *LISTENER)
     assert not observed.model.steps.past_lightning
     steps = observed.trainer.global_step
     assert steps == 3 * 5  # ceil(300 / 64) chunks per epoch
@@ -130,9 +134,9 @@ def test_chunks_clip_after_the_callbacks_saw_the_gradients(in_tmp_dir):
     """Clipping changes the training, identically on both paths, and (as in automatic optimization)
     a callback's on_before_optimizer_step still sees the unclipped gradients."""
     clip = "1e-3"
-    unclipped = fit("mlp_fast.yaml", "--trainer.max_epochs", "1")
-    direct = fit("mlp_fast.yaml", "--trainer.max_epochs", "1", CLIP, clip)
-    observed = fit("mlp_fast.yaml", "--trainer.max_epochs", "1", CLIP, clip, *LISTENER)
+    unclipped = fit("mlp.yaml", "--trainer.max_epochs", "1")
+    direct = fit("mlp.yaml", "--trainer.max_epochs", "1", CLIP, clip)
+    observed = fit("mlp.yaml", "--trainer.max_epochs", "1", CLIP, clip, *LISTENER)
     moved = [
         (a - b).abs().max()
         for a, b in zip(weights(direct).values(), weights(unclipped).values(), strict=True)
@@ -145,7 +149,7 @@ def test_chunks_clip_after_the_callbacks_saw_the_gradients(in_tmp_dir):
 
 def test_chunk_size_must_be_positive(in_tmp_dir):
     with pytest.raises(ValueError, match="chunk_size must be a positive number"):
-        fit("mlp_fast.yaml", "--model.init_args.steps.init_args.chunk_size", "0")
+        fit("mlp.yaml", "--model.init_args.steps.init_args.chunk_size", "0")
 
 
 # --------------------------------------------------------------------------- run length

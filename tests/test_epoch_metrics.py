@@ -43,16 +43,26 @@ def test_logged_validation_mse_is_that_of_the_final_weights(in_tmp_dir):
     torch.testing.assert_close(cli.trainer.callback_metrics["val/loss"], direct, rtol=1e-5, atol=1e-7)
 
 
-@pytest.mark.parametrize("config", ["mlp.yaml", "mlp_fast.yaml"])
-def test_litzoo_trains_exactly_like_the_tutorial_loop(in_tmp_dir, config):
-    """The tutorial's own script (its samples, shuffling and Adam steps): the same best val MSE, digit for digit."""
+@pytest.mark.parametrize(
+    "variant",
+    [[], ["--model.init_args.steps", "null", "--data.init_args.batch_size", "64"]],
+    ids=["chunked-epochs", "per-batch-steps"],
+)
+def test_litzoo_trains_exactly_like_the_tutorial_loop(in_tmp_dir, variant):
+    """The tutorial's own script (its samples, shuffling and Adam steps): the same best val MSE, digit for digit.
+
+    With Adam's default kernel, as the tutorial uses it; mlp.yaml's fused kernel is the same algorithm
+    with other rounding, so it is checked to agree closely, not digit for digit.
+    """
     epochs = "3"
     tutorial = subprocess.run(
         [sys.executable, str(REPO_ROOT / "scripts" / "tutorial_sin.py"), "--epochs", epochs],
         capture_output=True, text=True, check=True,
     )  # fmt: skip
     expected = json.loads(tutorial.stdout.splitlines()[-1])["best_val_mse"]
-    cli = cli_main(
-        ["fit", "--config", str(CONFIGS / "regression" / config), "--trainer.max_epochs", epochs, *QUIET]
-    )
+    config = ["fit", "--config", str(CONFIGS / "regression" / "mlp.yaml"), "--trainer.max_epochs", epochs]
+    unfused = ["--model.init_args.optimizer.init_args.fused", "false"]
+    cli = cli_main([*config, *variant, *unfused, *QUIET])
     assert cli.trainer.checkpoint_callback.best_model_score.item() == pytest.approx(expected, rel=1e-5)
+    fused = cli_main([*config, *variant, *QUIET])
+    assert fused.trainer.checkpoint_callback.best_model_score.item() == pytest.approx(expected, rel=1e-3)

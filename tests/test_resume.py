@@ -92,8 +92,8 @@ def test_checkpoints_hold_optimizer_scheduler_loops_and_rng_and_periodic_ones(tm
 
 
 def test_last_checkpoint_holds_the_final_state_when_saved_less_often(in_tmp_dir):
-    """mlp_fast.yaml writes last.ckpt every 10 epochs; a run of 13 epochs still ends with epoch 13 in it."""
-    fast = ["--config", str(CONFIGS / "regression" / "mlp_fast.yaml"), *QUIET]
+    """mlp.yaml writes last.ckpt every 10 epochs; a run of 13 epochs still ends with epoch 13 in it."""
+    fast = ["--config", str(CONFIGS / "regression" / "mlp.yaml"), *QUIET]
     sizes = ["--data.init_args.train_size", "128", "--data.init_args.val_size", "64"]
     cli = cli_main(["fit", *fast, *sizes, "--trainer.max_epochs", "13"])
     last = torch.load(

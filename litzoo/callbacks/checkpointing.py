@@ -16,7 +16,7 @@ from litzoo.compat import last_saved_global_step, save_unmonitored_checkpoint
 class LastCheckpoint(ModelCheckpoint):
     """``last.ckpt``: a ``ModelCheckpoint`` of the latest state that also saves when training ends.
 
-    Saving less often than every epoch (``configs/regression/mlp_fast.yaml`` saves every 10 epochs,
+    Saving less often than every epoch (``configs/regression/mlp.yaml`` saves every 10 epochs,
     because writing a checkpoint takes longer than one of its epochs) must not cost a finished run
     its last epochs: when training ends between two saves, the final state is written as well, so
     ``--ckpt_path last`` continues exactly where the run stopped. Lightning's own end-of-training

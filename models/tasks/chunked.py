@@ -27,7 +27,7 @@ class ChunkedSteps(L.Callback):
     """Cuts every training batch into chunks of ``chunk_size`` samples, one optimizer step per chunk.
 
     Given to a task as ``model.init_args.steps`` (``configs/speed/chunked.yaml``,
-    ``configs/regression/mlp_fast.yaml``). With a loader that serves 16 (or an epoch's worth of)
+    ``configs/regression/mlp.yaml``). With a loader that serves 16 (or an epoch's worth of)
     shuffled batches at once, this is exactly "the optimizer on shuffled batches of ``chunk_size``":
     the same order, the same batches, the same steps, epoch metrics and gradient clipping
     (``tests/test_chunked_steps.py``, ``tests/test_configs.py``), while Lightning's per-batch
@@ -42,7 +42,7 @@ class ChunkedSteps(L.Callback):
     callback or module overrides a step hook or ``backward``, full precision, one plain device, no
     profiler) the chunks call PyTorch's backward and step directly and count the step through
     :func:`litzoo.compat.step_past_lightning`: the same arithmetic without the hook dispatch, which
-    made each optimizer step of ``mlp_fast.yaml`` 16% slower (``scripts/benchmark_chunk_hooks.py``,
+    made each optimizer step of ``mlp.yaml`` 16% slower (``scripts/benchmark_chunk_hooks.py``,
     ``results/benchmark_chunk_hooks.md``).
 
     What differs from ordinary batches: per-batch callbacks (``on_train_batch_start``/``_end``, the
