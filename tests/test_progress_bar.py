@@ -68,22 +68,33 @@ def test_bar_shows_only_loss_monitored_metric_and_best(in_tmp_dir, monkeypatch):
     assert shown["best"] == f"{float(logged['val/mse_best']):.4g}"
 
 
-def test_without_a_terminal_each_epoch_is_one_plain_line(in_tmp_dir, tmp_path):
+def test_redirected_output_has_plain_lines_and_the_last_epoch(in_tmp_dir, tmp_path):
     epochs = 30
     run = [
         sys.executable, "-m", "litzoo.cli", *SMALL_RUN[:3],
         "--data.init_args.train_size", "64", "--data.init_args.val_size", "64",
-        "--trainer.max_epochs", str(epochs), "--trainer.callbacks+=litzoo.callbacks.EpochLines",
-        "--trainer.callbacks.line_interval", "0",
+        "--trainer.max_epochs", str(epochs),
     ]  # fmt: skip
     log = tmp_path / "slurm.out"
     with log.open("w") as out:
         subprocess.run(run, stdout=out, stderr=subprocess.STDOUT, check=True)
     text = log.read_text()
     lines = [line for line in text.splitlines() if line.startswith("epoch ")]
-    assert len(lines) == epochs
-    assert lines[-1].startswith(f"epoch {epochs}/{epochs}  loss ")
-    assert "\r" not in text and "it/s" not in text
+    assert 1 <= len(lines) <= epochs
+    assert re.match(rf"epoch {epochs}/{epochs}  loss \S+  val/mse \S+  best \S+  \(\d+\.\d s\)$", lines[-1])
+    assert "\r" not in text and "█" not in text and "it/s" not in text
+
+
+def test_epoch_lines_write_every_epoch_with_no_interval(in_tmp_dir, capsys):
+    lines = ["--trainer.callbacks+=litzoo.callbacks.EpochLines", "--trainer.callbacks.line_interval", "0"]
+    cli_main([*SMALL_RUN, "--trainer.max_epochs", "4", *lines])
+    written = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch ")]
+    assert [line.split()[1] for line in written] == ["1/4", "2/4", "3/4", "4/4"]
+
+
+def test_negative_line_interval_is_refused():
+    with pytest.raises(ValueError, match="line_interval must be 0 or more"):
+        EpochLines(line_interval=-1)
 
 
 def test_cli_writes_epoch_lines_without_a_terminal(in_tmp_dir, monkeypatch):
