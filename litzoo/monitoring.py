@@ -5,6 +5,7 @@ Kept out of ``train.py`` so the CLI class only says *when* each piece is applied
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +22,9 @@ DEFAULT_SAVE_DIR = "lightning_logs"
 #: rate) as an editable ``trainer.callbacks`` list; see the file for how to add, replace or drop them.
 DEFAULTS_CONFIG = str(Path(__file__).with_name("defaults.yaml"))
 NAMED_CHECKPOINTS = ("best", "last")
+#: The progress display on a terminal, and where the output goes to a file or a pipe (a SLURM log).
 PROGRESS_BAR = "litzoo.callbacks.ThrottledProgressBar"
+EPOCH_LINES = "litzoo.callbacks.EpochLines"
 
 #: Every run logs to TensorBoard and to ``metrics.csv``, both in the same run folder (the CLI gives
 #: every logger with a ``save_dir`` the same name and version). ``default_hp_metric`` is off because
@@ -62,8 +65,15 @@ def resolve_named_checkpoint(config: Namespace) -> None:
     rank_zero_info(f"--ckpt_path {which}: {config.ckpt_path}")
 
 
+def on_terminal() -> bool:
+    """Whether the progress display goes to a terminal: stdout, where Lightning's bar and table go."""
+    return sys.stdout.isatty()
+
+
 def default_progress_bar(config: Namespace) -> None:
-    """Use :class:`~litzoo.callbacks.ThrottledProgressBar` (tqdm, redrawn at most 10 times a second).
+    """Use :class:`~litzoo.callbacks.ThrottledProgressBar` on a terminal, else :class:`~litzoo.callbacks.EpochLines`.
+
+    A tqdm bar written to a file keeps every redraw; the plain lines keep a SLURM log short.
 
     Only when the bar is enabled and no progress bar was chosen in ``trainer.callbacks`` (Lightning
     refuses a progress-bar callback together with ``enable_progress_bar: false``); a bar chosen there,
@@ -73,6 +83,8 @@ def default_progress_bar(config: Namespace) -> None:
         return
     callbacks = config.trainer.get("callbacks") or []
     callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
-    if any("ProgressBar" in str(getattr(cb, "class_path", type(cb).__name__)) for cb in callbacks):
+    names = [str(getattr(cb, "class_path", type(cb).__name__)) for cb in callbacks]
+    if any("ProgressBar" in name or name.endswith("EpochLines") for name in names):
         return
-    config.trainer.callbacks = [*callbacks, Namespace(class_path=PROGRESS_BAR, init_args=Namespace())]
+    chosen = PROGRESS_BAR if on_terminal() else EPOCH_LINES
+    config.trainer.callbacks = [*callbacks, Namespace(class_path=chosen, init_args=Namespace())]

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import fcntl
+import os
+import pty
+import re
+import struct
+import subprocess
+import sys
+import termios
+
 import pytest
 
-from litzoo.callbacks import ThrottledProgressBar
+from litzoo.callbacks import EpochLines, ThrottledProgressBar
 from litzoo.cli import cli_main
 from tests.conftest import CONFIGS
 
@@ -18,7 +27,8 @@ SMALL_RUN = [
 ]  # fmt: skip
 
 
-def test_cli_uses_the_throttled_bar_by_default(in_tmp_dir):
+def test_cli_uses_the_throttled_bar_on_a_terminal(in_tmp_dir, monkeypatch):
+    monkeypatch.setattr("litzoo.monitoring.on_terminal", lambda: True)
     cli = cli_main(SMALL_RUN)
     assert isinstance(cli.trainer.progress_bar_callback, ThrottledProgressBar)
 
@@ -40,10 +50,84 @@ def test_bar_skips_redraws_within_min_interval_but_draws_each_epochs_last_batch(
     cli_main([*SMALL_RUN, *bar])
     captured = capsys.readouterr()
     drawn = captured.out + captured.err
-    assert ("Epoch 1:  50%" in drawn) is middle_drawn  # batch 5 of 10
-    assert "Epoch 1: 100%" in drawn  # the final count is always exact
+    assert ("Epoch 2/2: 5/10" in drawn) is middle_drawn  # batch 5 of 10
+    assert "Epoch 2/2: 10/10" in drawn  # the final count is always exact
 
 
 def test_negative_interval_is_refused():
     with pytest.raises(ValueError, match="min_interval must be 0 or more"):
         ThrottledProgressBar(min_interval=-1)
+
+
+def test_bar_shows_only_loss_monitored_metric_and_best(in_tmp_dir, monkeypatch):
+    monkeypatch.setattr("litzoo.monitoring.on_terminal", lambda: True)
+    cli = cli_main(SMALL_RUN)
+    shown = cli.trainer.progress_bar_callback.get_metrics(cli.trainer, cli.model)
+    assert list(shown) == ["loss", "val/mse", "best"]
+    logged = cli.trainer.progress_bar_metrics
+    assert shown["best"] == f"{float(logged['val/mse_best']):.4g}"
+
+
+def test_redirected_output_has_plain_lines_and_the_last_epoch(in_tmp_dir, tmp_path):
+    epochs = 30
+    run = [
+        sys.executable, "-m", "litzoo.cli", *SMALL_RUN[:3],
+        "--data.init_args.train_size", "64", "--data.init_args.val_size", "64",
+        "--trainer.max_epochs", str(epochs),
+    ]  # fmt: skip
+    log = tmp_path / "slurm.out"
+    with log.open("w") as out:
+        subprocess.run(run, stdout=out, stderr=subprocess.STDOUT, check=True)
+    text = log.read_text()
+    lines = [line for line in text.splitlines() if line.startswith("epoch ")]
+    assert 1 <= len(lines) <= epochs
+    assert re.match(rf"epoch {epochs}/{epochs}  loss \S+  val/mse \S+  best \S+  \(\d+\.\d s\)$", lines[-1])
+    assert "\r" not in text and "█" not in text and "it/s" not in text
+
+
+def test_epoch_lines_write_every_epoch_with_no_interval(in_tmp_dir, capsys):
+    lines = ["--trainer.callbacks+=litzoo.callbacks.EpochLines", "--trainer.callbacks.line_interval", "0"]
+    cli_main([*SMALL_RUN, "--trainer.max_epochs", "4", *lines])
+    written = [line for line in capsys.readouterr().out.splitlines() if line.startswith("epoch ")]
+    assert [line.split()[1] for line in written] == ["1/4", "2/4", "3/4", "4/4"]
+
+
+def test_negative_line_interval_is_refused():
+    with pytest.raises(ValueError, match="line_interval must be 0 or more"):
+        EpochLines(line_interval=-1)
+
+
+def test_cli_writes_epoch_lines_without_a_terminal(in_tmp_dir, monkeypatch):
+    monkeypatch.setattr("litzoo.monitoring.on_terminal", lambda: False)
+    cli = cli_main(SMALL_RUN)
+    assert isinstance(cli.trainer.progress_bar_callback, EpochLines)
+
+
+def run_in_terminal(args: list[str], columns: int) -> str:
+    """What ``args`` writes to a pseudo-terminal ``columns`` wide (24 rows: tqdm hides bars below the last row)."""
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
+    env = {**os.environ, "COLUMNS": str(columns)}
+    process = subprocess.Popen(args, stdout=follower, stderr=follower, env=env)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the process closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert process.wait() == 0
+    return b"".join(chunks).decode()
+
+
+def test_bar_fits_in_80_columns(in_tmp_dir):
+    text = run_in_terminal([sys.executable, "-m", "litzoo.cli", *SMALL_RUN], columns=80)
+    drawn = [re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", part) for part in re.split(r"[\r\n]", text)]
+    bars = [part for part in drawn if part.startswith("Epoch 2/2: ")]
+    assert bars and re.search(r"loss=[0-9.e+-]+, val/mse=[0-9.e+-]+, best=[0-9.e+-]+$", bars[-1].rstrip())
+    too_wide = [part for part in drawn if len(part) > 80 and "checkpoint:" not in part]
+    assert not too_wide

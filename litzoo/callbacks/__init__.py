@@ -7,6 +7,7 @@ turns it off (see the classes).
 from litzoo.callbacks.checkpointing import LastCheckpoint, PeriodicCheckpoint, RNGStateCheckpoint
 from litzoo.callbacks.confusion import ConfusionMatrixFigure
 from litzoo.callbacks.csv_logger import ResumableCSVLogger
+from litzoo.callbacks.epoch_lines import EpochLines
 from litzoo.callbacks.hparams import HParamsMetrics
 from litzoo.callbacks.images import FirstLayerWeights, SampleImages
 from litzoo.callbacks.net_summary import NetSummary
@@ -15,6 +16,7 @@ from litzoo.callbacks.progress import ThrottledProgressBar
 
 __all__ = [
     "ConfusionMatrixFigure",
+    "EpochLines",
     "FirstLayerWeights",
     "HParamsMetrics",
     "LastCheckpoint",

@@ -1,4 +1,4 @@
-"""Lightning's tqdm progress bar, redrawn at a human rate instead of after every batch."""
+"""Lightning's tqdm progress bar, redrawn at a human rate and narrow enough for 80 columns."""
 
 from __future__ import annotations
 
@@ -8,6 +8,8 @@ from typing import Any
 
 import lightning as L
 from lightning.pytorch.callbacks import TQDMProgressBar
+
+from litzoo.callbacks.progress_text import compact_metrics, epoch_label, is_last_epoch
 
 
 class ThrottledProgressBar(TQDMProgressBar):
@@ -19,6 +21,11 @@ class ThrottledProgressBar(TQDMProgressBar):
     the previous one, so a bar of a slow model still moves every batch and a fast one is drawn about
     ten times a second; the last batch of each loop is always drawn, so the final counts are exact.
     A fixed ``refresh_rate`` cannot do both: the right number of batches depends on the model.
+
+    The line fits in 80 columns: ``Epoch 3/2000: 10/10 |███| 00:01, loss=0.0123, val/mse=0.00456,
+    best=0.00401`` (epochs counted from 1; only :func:`~litzoo.callbacks.progress_text.compact_metrics`,
+    no rate, no remaining time, no ``v_num``). Without a terminal the CLI uses
+    :class:`~litzoo.callbacks.EpochLines` instead (:func:`litzoo.monitoring.default_progress_bar`).
 
     Args:
         refresh_rate: As in Lightning: draw only every N-th batch (``0`` hides the bar).
@@ -37,6 +44,24 @@ class ThrottledProgressBar(TQDMProgressBar):
         super().__init__(refresh_rate=refresh_rate, process_position=process_position, leave=leave)
         self.min_interval = min_interval
         self._last_draw = float("-inf")
+
+    #: Lightning's format less the percentage, the remaining time and the rate, which push the
+    #: metrics past 80 columns; tqdm ends ``{desc}`` with ": " and starts ``{postfix}`` with ", ".
+    BAR_FORMAT = "{desc}{n_fmt}/{total_fmt} |{bar}| {elapsed}{postfix}"
+
+    def get_metrics(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, str]:
+        """Only the train loss, the monitored metric and its best (see :func:`compact_metrics`)."""
+        return compact_metrics(trainer, pl_module)
+
+    def on_train_epoch_start(self, trainer: L.Trainer, *args: Any) -> None:
+        super().on_train_epoch_start(trainer, *args)
+        self.train_progress_bar.set_description(f"Epoch {epoch_label(trainer)}")
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Also end the bar's line after the last epoch, before Lightning's stop message is written on it."""
+        super().on_train_epoch_end(trainer, pl_module)
+        if is_last_epoch(trainer):
+            self.train_progress_bar.close()
 
     # Each batch-end hook of the parent redraws its bar when the batch is a multiple of refresh_rate
     # or the loop's last; here it also waits for min_interval, except for the last batch.
