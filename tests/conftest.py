@@ -17,6 +17,20 @@ CONFIGS = REPO_ROOT / "configs"
 
 # Quiet, fast defaults for CLI runs in tests; each test adds its own arguments after these.
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+REGRESSION = str(CONFIGS / "regression" / "mlp.yaml")
+#: The regression config trained the ordinary way: one Lightning step per loader batch (of 64, unless a
+#: test sets another), last.ckpt every epoch; for tests about batches, steps and per-epoch checkpoints.
+PER_BATCH = ["--model.init_args.steps", "null", "--data.init_args.batch_size", "64"]
+PER_BATCH += ["--last_checkpoint.every_n_epochs", "1"]
+#: Tiny regression splits, for runs about the CLI's behaviour rather than about training.
+TINY = [
+    "--data.init_args.train_size",
+    "64",
+    "--data.init_args.val_size",
+    "64",
+    "--data.init_args.test_size",
+    "64",
+]
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -12,18 +12,9 @@ from jsonargparse import Namespace
 from litzoo.cli import cli_main
 from litzoo.faults import check_checkpoint_fits_data
 from litzoo.faults.checkpoint_checks import architecture_differences
-from tests.conftest import CONFIGS, QUIET, run_folders
+from tests.conftest import CONFIGS, QUIET, REGRESSION, TINY, run_folders
 
-REGRESSION = str(CONFIGS / "regression" / "mlp.yaml")
 SEQUENCE_GRU = str(CONFIGS / "sequence" / "gru.yaml")
-TINY = [
-    "--data.init_args.train_size",
-    "64",
-    "--data.init_args.val_size",
-    "64",
-    "--data.init_args.test_size",
-    "64",
-]
 
 
 @pytest.fixture

@@ -7,17 +7,8 @@ from pathlib import Path
 import pytest
 
 from litzoo.cli import cli_main
-from tests.conftest import CONFIGS, QUIET, run_folders
+from tests.conftest import QUIET, REGRESSION, TINY, run_folders
 
-REGRESSION = str(CONFIGS / "regression" / "mlp.yaml")
-TINY = [
-    "--data.init_args.train_size",
-    "64",
-    "--data.init_args.val_size",
-    "64",
-    "--data.init_args.test_size",
-    "64",
-]
 FIT = ["fit", "--config", REGRESSION, *TINY, *QUIET]
 
 

@@ -17,13 +17,13 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from litzoo.cli import cli_main
 from litzoo.dataset_files import write_mnist
 from litzoo.faults.interrupt import SIGTERM_EXIT_CODE
-from tests.conftest import CONFIGS, QUIET, REPO_ROOT, run_folders
+from tests.conftest import CONFIGS, PER_BATCH, QUIET, REPO_ROOT, run_folders
 
 EPOCHS, INTERRUPTED_EPOCH = 4, 2
 # Several shuffled batches per epoch, several validation batches, and a scheduler whose state must
 # come back too.
 RUN = [
-    "--config", str(CONFIGS / "regression" / "mlp.yaml"), "--trainer.max_epochs", str(EPOCHS),
+    "--config", str(CONFIGS / "regression" / "mlp.yaml"), *PER_BATCH, "--trainer.max_epochs", str(EPOCHS),
     "--model.init_args.optimizer.lr", "0.1",
     "--data.init_args.train_size", "160", "--data.init_args.val_size", "96", "--data.init_args.batch_size", "32",
     "--model.init_args.scheduler", "torch.optim.lr_scheduler.StepLR",

@@ -9,11 +9,20 @@ import pytest
 import yaml
 
 from litzoo.cli import cli_main
-from tests.conftest import CONFIGS, QUIET
+from tests.conftest import CONFIGS, PER_BATCH, QUIET
 
 CONFIG = str(CONFIGS / "regression" / "mlp.yaml")
 # 32 steps per epoch, 4 epochs: room for the finder's 100 steps.
-SHORT = ["--config", CONFIG, "--trainer.max_epochs", "4", "--data.init_args.train_size", "2048", *QUIET]
+SHORT = [
+    "--config",
+    CONFIG,
+    *PER_BATCH,
+    "--trainer.max_epochs",
+    "4",
+    "--data.init_args.train_size",
+    "2048",
+    *QUIET,
+]
 SHORT += ["--data.init_args.val_size", "256"]
 
 

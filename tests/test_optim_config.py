@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from litzoo.cli import cli_main
-from tests.conftest import CONFIGS, QUIET
+from tests.conftest import CONFIGS, PER_BATCH, QUIET
 
 CONFIG = str(CONFIGS / "regression" / "mlp.yaml")
 TINY = [
@@ -20,7 +20,9 @@ TINY = [
 
 
 def fit(*extra: str):
-    return cli_main(["fit", "--config", CONFIG, "--trainer.max_epochs", "3", *TINY, *QUIET, *extra])
+    return cli_main(
+        ["fit", "--config", CONFIG, *PER_BATCH, "--trainer.max_epochs", "3", *TINY, *QUIET, *extra]
+    )
 
 
 def configured(cli):

@@ -15,12 +15,12 @@ import pytest
 
 from litzoo.callbacks import EpochLines, ThrottledProgressBar
 from litzoo.cli import cli_main
-from tests.conftest import CONFIGS
+from tests.conftest import CONFIGS, PER_BATCH
 
 #: 640 training samples in batches of 64: 10 batches per epoch.
 SMALL_RUN = [
     "fit",
-    "--config", str(CONFIGS / "regression" / "mlp.yaml"),
+    "--config", str(CONFIGS / "regression" / "mlp.yaml"), *PER_BATCH,
     "--data.init_args.train_size", "640", "--data.init_args.val_size", "64",
     "--data.init_args.test_size", "64", "--trainer.max_epochs", "2",
     "--trainer.enable_model_summary", "false",

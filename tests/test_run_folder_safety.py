@@ -13,18 +13,9 @@ import pytest
 from litzoo.cli import cli_main
 from litzoo.dataset_files import write_mnist
 from litzoo.run_lock import LOCK_FILE, RunFolderBusyError, lock_run_folder
-from tests.conftest import CONFIGS, QUIET, run_folders
+from tests.conftest import CONFIGS, PER_BATCH, QUIET, REGRESSION, TINY, run_folders
 
-REGRESSION = str(CONFIGS / "regression" / "mlp.yaml")
 MNIST_CNN = str(CONFIGS / "mnist" / "simple_cnn.yaml")
-TINY = [
-    "--data.init_args.train_size",
-    "64",
-    "--data.init_args.val_size",
-    "64",
-    "--data.init_args.test_size",
-    "64",
-]
 
 
 def damage_train_images(data: Path) -> None:
@@ -51,7 +42,18 @@ def test_a_failed_datamodule_setup_leaves_no_run_folder(subcommand, damaged, val
 
 def test_a_run_that_trained_keeps_its_folder(in_tmp_dir: Path):
     with pytest.raises(FloatingPointError):
-        cli_main(["fit", "--config", REGRESSION, *TINY, *QUIET, "--model.init_args.optimizer.lr", "1e6"])
+        cli_main(
+            [
+                "fit",
+                "--config",
+                REGRESSION,
+                *PER_BATCH,
+                *TINY,
+                *QUIET,
+                "--model.init_args.optimizer.lr",
+                "1e6",
+            ]
+        )
     (run,) = run_folders(in_tmp_dir / "lightning_logs")
     assert (run / "checkpoints" / "last.ckpt").is_file()
 

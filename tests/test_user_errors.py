@@ -15,17 +15,7 @@ from litzoo import cli
 from litzoo.cli import cli_main
 from litzoo.dataset_files import write_mnist
 from litzoo.faults.os_errors import describe_os_error
-from tests.conftest import CONFIGS, QUIET, run_folders
-
-REGRESSION = str(CONFIGS / "regression" / "mlp.yaml")
-TINY = [
-    "--data.init_args.train_size",
-    "64",
-    "--data.init_args.val_size",
-    "64",
-    "--data.init_args.test_size",
-    "64",
-]
+from tests.conftest import CONFIGS, QUIET, REGRESSION, TINY, run_folders
 
 
 def run_main(monkeypatch, capsys, *args: str) -> tuple[int, str]:
