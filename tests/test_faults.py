@@ -18,7 +18,7 @@ from litzoo.faults import AtomicCheckpointIO
 from litzoo.run_folder import reserve_version
 from models import Feedforward
 from models.tasks import RegressionTask
-from tests.conftest import CONFIGS, QUIET, run_folders
+from tests.conftest import CONFIGS, PER_BATCH, QUIET, run_folders
 
 CONFIG = str(CONFIGS / "regression" / "mlp.yaml")
 TINY = ["--data.init_args.train_size", "64", "--data.init_args.val_size", "64",
@@ -54,7 +54,7 @@ def test_divergence_stops_at_the_step_and_keeps_finite_checkpoints(in_tmp_dir):
     net = ["--model.init_args.net", "tests.test_faults.NaNAfter",
            "--model.init_args.net.init_args.healthy_steps", "9"]  # fmt: skip
     with pytest.raises(FloatingPointError, match=r"epoch 2, batch 1 .*learning rate.*gradient_clip_val"):
-        cli_main(["fit", "--config", CONFIG, *TINY, *net, "--trainer.max_epochs", "5"])
+        cli_main(["fit", "--config", CONFIG, *PER_BATCH, *TINY, *net, "--trainer.max_epochs", "5"])
     (run,) = run_folders(in_tmp_dir / "lightning_logs")
     for ckpt in (run / "checkpoints").glob("*.ckpt"):
         state = torch.load(ckpt, weights_only=False)
@@ -101,7 +101,7 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
 
 
 def test_later_runs_never_touch_an_earlier_run_folder(in_tmp_dir):
-    args = ["--config", CONFIG, *TINY, "--trainer.max_epochs", "2"]
+    args = ["--config", CONFIG, *PER_BATCH, *TINY, "--trainer.max_epochs", "2"]
     first = cli_main(["fit", *args])
     run = in_tmp_dir / first.trainer.log_dir
     before = snapshot(run)
@@ -114,7 +114,7 @@ def test_later_runs_never_touch_an_earlier_run_folder(in_tmp_dir):
 
 def test_sigterm_saves_a_checkpoint_and_resume_matches_an_uninterrupted_run(in_tmp_dir):
     tmp_path = in_tmp_dir
-    args = [sys.executable, str(TRAIN), "fit", "--config", CONFIG, *TINY, "--trainer.max_epochs", "300"]
+    args = [sys.executable, str(TRAIN), "fit", "--config", CONFIG, *PER_BATCH, *TINY, "--trainer.max_epochs", "300"]
     run = tmp_path / "lightning_logs" / "regression" / "mlp" / "version_0"
     process = subprocess.Popen(
         args, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
@@ -137,8 +137,8 @@ def test_sigterm_saves_a_checkpoint_and_resume_matches_an_uninterrupted_run(in_t
     # Resume from the end of the last complete epoch, in-process and with a short horizon.
     epochs = ["--trainer.max_epochs", str(last["epoch"] + 3)]
     last_ckpt = str(run / "checkpoints" / "last.ckpt")
-    resumed = cli_main(["fit", "--config", CONFIG, *TINY, *epochs, "--ckpt_path", last_ckpt])
-    straight = cli_main(["fit", "--config", CONFIG, *TINY, *epochs])
+    resumed = cli_main(["fit", "--config", CONFIG, *PER_BATCH, *TINY, *epochs, "--ckpt_path", last_ckpt])
+    straight = cli_main(["fit", "--config", CONFIG, *PER_BATCH, *TINY, *epochs])
     assert (tmp_path / resumed.trainer.log_dir).resolve() == run.resolve()  # continues the same run folder
     for key in ("val/mse", "train/loss"):
         assert resumed.trainer.callback_metrics[key] == straight.trainer.callback_metrics[key], key
