@@ -108,7 +108,4 @@ def set_cpu_threads(
     threads = auto_cpu_threads(flops)
     if threads is not None and threads != torch.get_num_threads():
         torch.set_num_threads(threads)
-        rank_zero_info(
-            f"CPU threads: {threads} (a training step of {flops / 1e6:.3g} MFLOP gains nothing from more; "
-            "--cpu_threads N to choose)"
-        )
+        rank_zero_info(f"CPU threads: {threads} for {flops / 1e6:.3g} MFLOP steps (--cpu_threads N)")
