@@ -13,7 +13,6 @@ tutorial's ``num_train_epochs``) and a last line with the best validation MSE in
 JSON, which ``scripts/benchmark.py`` and the tests read. ``accuracy_score`` (scikit-learn) is reached
 only by the classification branch of ``train()``, which this script never runs.
 """
-# ruff: noqa  (the tutorial's code, kept as written: its names, comments and style are the point)
 
 import argparse
 import json
