@@ -319,7 +319,7 @@ class LitzooCLI(LightningCLI):
             # Each optimizer step's batch: a chunk in the chunked mode, the loader's batch otherwise.
             steps = getattr(self.model, "steps", None)
             batch_size = steps.chunk_size if steps is not None else getattr(self.datamodule, "batch_size", 1)
-            set_cpu_threads(config.get("cpu_threads"), self.model, self.model.net.input_shape, batch_size)
+            set_cpu_threads(config.get("cpu_threads"), self.model, self.model.input_shape, batch_size)
         return trainer
 
     def before_fit(self) -> None:
