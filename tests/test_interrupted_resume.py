@@ -75,14 +75,14 @@ def straight(tmp_path_factory) -> Path:
 
 
 def interrupt(
-    workdir: Path, signal_name: str, moment: str, run: list[str] = RUN
+    workdir: Path, signal_name: str, moment: str, run: list[str] = RUN, epoch: int = INTERRUPTED_EPOCH
 ) -> subprocess.CompletedProcess:
-    """Run the fit in a subprocess that signals itself at ``moment`` of epoch ``INTERRUPTED_EPOCH``."""
+    """Run the fit in a subprocess that signals itself at ``moment`` of ``epoch``."""
     callback = [
         "--trainer.callbacks+=tests.signal_at.SignalAt",
         f"--trainer.callbacks.signal_name={signal_name}",
         f"--trainer.callbacks.moment={moment}",
-        f"--trainer.callbacks.epoch={INTERRUPTED_EPOCH}",
+        f"--trainer.callbacks.epoch={epoch}",
         "--trainer.callbacks.batch=1",
     ]
     environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
@@ -98,6 +98,18 @@ def test_resume_from_interrupted_checkpoint_is_exact(signal_name, moment, straig
     interrupt_and_resume(in_tmp_dir, signal_name, moment, RUN, straight)
 
 
+def test_resume_during_the_first_epoch_is_exact(straight: Path, in_tmp_dir: Path):
+    """Before any epoch ended, the saved state is the one from before the sanity check, which the
+    resumed run (no step taken yet) runs again, drawing from the same random state."""
+    interrupt_and_resume(in_tmp_dir, "SIGTERM", "train_batch", RUN, straight, epoch=0, replayed_from=0)
+
+
+def test_resume_replaying_several_epochs_is_exact(straight: Path, in_tmp_dir: Path):
+    """With copies too dear to take after any epoch, the run replays every epoch since its start."""
+    run = [*RUN, "--save_on_interrupt.max_overhead", "1e-9"]
+    interrupt_and_resume(in_tmp_dir, "SIGINT", "validation_batch", run, straight, replayed_from=0)
+
+
 def test_classification_resume_from_mid_validation_is_exact(tmp_path: Path, in_tmp_dir: Path):
     """The issue's case: a classification run interrupted during validation (epoch metrics: accuracy)."""
     (tmp_path / "straight").mkdir()
@@ -106,14 +118,25 @@ def test_classification_resume_from_mid_validation_is_exact(tmp_path: Path, in_t
 
 
 def interrupt_and_resume(
-    workdir: Path, signal_name: str, moment: str, run: list[str], straight: Path
+    workdir: Path,
+    signal_name: str,
+    moment: str,
+    run: list[str],
+    straight: Path,
+    epoch: int = INTERRUPTED_EPOCH,
+    replayed_from: int | None = None,
 ) -> None:
-    """Interrupt ``run`` at ``moment``, resume it from interrupted.ckpt, and compare with ``straight``."""
-    result = interrupt(workdir, signal_name, moment, run)
+    """Interrupt ``run`` at ``moment`` of ``epoch``, resume it from interrupted.ckpt (which replays from
+    the start of epoch ``replayed_from``; by default, whichever epoch the last in-memory copy was
+    taken after, which depends on timing), and compare with ``straight``."""
+    result = interrupt(workdir, signal_name, moment, run, epoch)
     assert result.returncode == (SIGTERM_EXIT_CODE if signal_name == "SIGTERM" else 1), result.stderr[-2000:]
     (folder,) = run_folders(workdir / "lightning_logs")
     interrupted = folder / "checkpoints" / "interrupted.ckpt"
     assert interrupted.is_file(), result.stderr[-2000:]
+    assert (
+        f"the state at the start of epoch {'' if replayed_from is None else replayed_from}" in result.stderr
+    )
     assert f"Resume with --ckpt_path {interrupted.relative_to(workdir)}" in result.stderr
 
     cli_main(["fit", *run, "--ckpt_path", str(interrupted.relative_to(workdir))])

@@ -18,6 +18,11 @@ from models.tasks.net_checks import check_net_fits_data, net_sizes
 from models.tasks.speed import IMAGE_BATCH_DIMS, compile_net, use_channels_last
 
 Split = Literal["train", "val", "test"]
+#: How an epoch value the task computed itself is logged. torchmetrics syncs a metric across DDP
+#: ranks when it computes, so the value is already the same on every rank: the ``max`` that
+#: ``sync_dist`` takes across ranks returns it unchanged (a mean could round it), and Lightning then
+#: knows the value is synced and does not warn.
+EPOCH_VALUE: dict[str, Any] = {"on_step": False, "on_epoch": True, "sync_dist": True, "reduce_fx": "max"}
 
 
 def needs_total_steps(factory: LRSchedulerCallable) -> bool:
@@ -171,19 +176,26 @@ class TaskModule(L.LightningModule):
         getattr(self, f"{split}_loss").update(losses, weight=sizes)
         getattr(self, f"{split}_metrics").update(*self.metric_inputs(outputs, targets))
 
-    def log_split(self, split: Split) -> None:
-        """Log the split's metric objects; called from the epoch-end hooks, once per epoch.
+    def log_split(self, split: Split) -> dict[str, torch.Tensor]:
+        """Log the split's epoch values and start the next epoch afresh; called once per epoch.
 
-        The metrics are updated every step and logged as objects, so Lightning computes them over
-        the whole epoch (synced across DDP ranks) and resets them. Logging them from the step
-        instead would give the same values, but every ``self.log`` of a metric object makes
-        Lightning move the object's state to the device again (~1 ms per call on a CPU, more than
-        a small model's whole step).
+        The metric objects are updated every step; here they are computed over the whole epoch
+        (torchmetrics syncs them across DDP ranks as it computes), logged as plain tensors and reset.
+        Handing Lightning the metric objects instead gives the same values, but Lightning then
+        moves each object's state to the device again on every ``self.log`` (~1 ms per call on a
+        CPU, more than a small model's whole epoch). Each value is already the same on every rank,
+        so the ``max`` across ranks that ``sync_dist`` takes returns it unchanged (a mean could
+        round it), and Lightning does not warn about unsynced epoch values.
+
+        Returns the logged values, by tag.
         """
-        self.log(f"{split}/loss", getattr(self, f"{split}_loss"), on_step=False, on_epoch=True, prog_bar=True)
-        self.log_dict(
-            getattr(self, f"{split}_metrics"), on_step=False, on_epoch=True, prog_bar=split != "train"
-        )
+        loss, metrics = getattr(self, f"{split}_loss"), getattr(self, f"{split}_metrics")
+        loss_value, metric_values = loss.compute(), metrics.compute()
+        loss.reset()
+        metrics.reset()
+        self.log(f"{split}/loss", loss_value, prog_bar=True, **EPOCH_VALUE)
+        self.log_dict(metric_values, prog_bar=split != "train", **EPOCH_VALUE)
+        return {f"{split}/loss": loss_value, **metric_values}
 
     def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
         if self.steps is not None:
@@ -213,13 +225,12 @@ class TaskModule(L.LightningModule):
         self.log_split("test")
 
     def on_validation_epoch_end(self) -> None:
-        self.log_split("val")
+        values = self.log_split("val")
         if self.trainer.sanity_checking:
             return
-        self.val_best.update(self.val_metrics[self.best_metric].compute())
-        # Both compute() calls sync across DDP ranks, so every rank logs the same best; Lightning's
-        # hint to log this epoch-level tensor with sync_dist=True does not apply.
-        self.log(f"{self.monitor}_best", self.val_best.compute(), prog_bar=True)
+        self.val_best.update(values[self.monitor])
+        # The epoch value is the same on every rank (see log_split), so is the best.
+        self.log(f"{self.monitor}_best", self.val_best.compute(), prog_bar=True, **EPOCH_VALUE)
 
     # --- optimisation ------------------------------------------------------------------------------
     def set_learning_rate(self, lr: float) -> None:
