@@ -69,6 +69,7 @@ from litzoo.run_folder import (
 )
 from litzoo.run_lock import lock_run_folder
 from models.tasks import TaskModule
+from models.tasks.chunked import samples_per_step
 
 #: What the data decides, one vocabulary for every datamodule and every net (torchvision's habit: one
 #: name everywhere): each datamodule attribute is linked into the net's argument of the same name,
@@ -316,9 +317,7 @@ class LitzooCLI(LightningCLI):
         summarize_the_net(trainer)
         if trainer.strategy.root_device.type == "cpu":
             config = self.config[self.subcommand] if self.subcommand else self.config
-            # Each optimizer step's batch: a chunk in the chunked mode, the loader's batch otherwise.
-            steps = getattr(self.model, "steps", None)
-            batch_size = steps.chunk_size if steps is not None else getattr(self.datamodule, "batch_size", 1)
+            batch_size = samples_per_step(self.model, self.datamodule) or 1
             set_cpu_threads(config.get("cpu_threads"), self.model, self.model.input_shape, batch_size)
         return trainer
 

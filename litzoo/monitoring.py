@@ -27,11 +27,12 @@ PROGRESS_BAR = "litzoo.callbacks.ThrottledProgressBar"
 EPOCH_LINES = "litzoo.callbacks.EpochLines"
 
 #: Every run logs to TensorBoard and to ``metrics.csv``, both in the same run folder (the CLI gives
-#: every logger with a ``save_dir`` the same name and version). ``default_hp_metric`` is off because
-#: :class:`HParamsMetrics` names the real metric; the model graph is off (slow, rarely read).
+#: every logger with a ``save_dir`` the same name and version), and both write a plain ``hparams.yaml``.
+#: ``default_hp_metric`` is off because :class:`HParamsMetrics` fills the HParams tab; the model graph
+#: is off (slow, rarely read).
 DEFAULT_LOGGERS: list[dict[str, Any]] = [
     {
-        "class_path": "lightning.pytorch.loggers.TensorBoardLogger",
+        "class_path": "litzoo.callbacks.TensorBoardLogger",
         "init_args": {"save_dir": DEFAULT_SAVE_DIR, "default_hp_metric": False, "log_graph": False},
     },
     {"class_path": "litzoo.callbacks.ResumableCSVLogger", "init_args": {"save_dir": DEFAULT_SAVE_DIR}},

@@ -10,12 +10,11 @@ import pytest
 import torch
 import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
-from tensorboard.plugins.hparams import metadata as hparams_metadata
-from tensorboard.plugins.hparams import plugin_data_pb2
 
 from litzoo.callbacks.images import first_layer_maps
 from litzoo.cli import cli_main
 from litzoo.dataset_files import write_mnist
+from litzoo.hparams_table import served_hparams
 from litzoo.monitoring import DEFAULTS_CONFIG
 from models import Feedforward, RecurrentNet, SimpleCNN
 from tests.conftest import CONFIGS, QUIET, run_folders
@@ -47,18 +46,6 @@ def events(run: Path) -> EventAccumulator:
     return accumulator
 
 
-def hparams_plugin(run: Path) -> tuple[dict, list[str]]:
-    """The hparams the HParams tab shows for ``run`` and the metric tags it lists."""
-    content = events(run).PluginTagToContent(hparams_metadata.PLUGIN_NAME)
-    experiment = plugin_data_pb2.HParamsPluginData.FromString(content[hparams_metadata.EXPERIMENT_TAG])
-    session = plugin_data_pb2.HParamsPluginData.FromString(content[hparams_metadata.SESSION_START_INFO_TAG])
-    values = {
-        key: getattr(value, value.WhichOneof("kind"))
-        for key, value in session.session_start_info.hparams.items()
-    }
-    return values, [m.name.tag for m in experiment.experiment.metric_infos]
-
-
 @pytest.fixture(scope="module")
 def mnist_runs(tmp_path_factory) -> tuple[Path, Path]:
     """One fit of the MNIST MLP, then ``test --ckpt_path best`` in a fresh CLI: (fit run, test run)."""
@@ -85,15 +72,14 @@ def test_scalars_of_every_split_and_learning_rate(mnist_runs):
     assert "test/acc" in events(test_run).Tags()["scalars"]
 
 
-def test_hparams_tab_has_every_hyperparameter_and_the_best_metric(mnist_runs):
+def test_hparams_tab_has_one_row_per_training_run(mnist_runs):
+    """The fit is a row with its hyperparameters and best metric; the test run beside it is none."""
     fit_run, _ = mnist_runs
-    values, metrics = hparams_plugin(fit_run)
-    assert metrics[0] == "val/acc_best" and "hp_metric" not in metrics
-    assert values["optimizer"] == "Adam" and values["optimizer/lr"] == pytest.approx(0.01)
-    assert values["net"] == "Feedforward" and values["net/hidden_sizes"] == str([HIDDEN])
-    assert values["data"] == "MNISTDataModule" and values["data/batch_size"] == 100
-    assert values["seed_everything"] == MNIST_MLP["seed_everything"]
-    assert values["trainer/max_epochs"] == MNIST_MLP["trainer"]["max_epochs"]
+    logs = fit_run.parents[1]  # lightning_logs/, holding mnist_mlp/version_0 (fit) and version_1 (test)
+    (session,) = served_hparams(logs).sessions
+    assert session.trial == fit_run.relative_to(logs).as_posix()
+    assert session.hparams["net/hidden_sizes"] == str([HIDDEN]) and session.hparams["optimizer/lr"] == 0.01
+    assert session.metrics["val/acc_best"] >= session.metrics["val/acc"]
     assert "hp_metric" not in events(fit_run).Tags()["scalars"]  # no placeholder metric
 
 
@@ -115,7 +101,7 @@ def test_metrics_csv_in_the_same_run_folder(mnist_runs):
     assert {"epoch", "step", "train/loss", "val/acc", "val/acc_best"} <= set(rows[0])
     assert sorted({int(r["epoch"]) for r in rows if r["val/acc"]}) == [0, 1]
     assert len(list(fit_run.glob("events.out.tfevents.*"))) == 1  # TensorBoard wrote to the same folder
-    hparams = yaml.unsafe_load((fit_run / "hparams.yaml").read_text())
+    hparams = yaml.safe_load((fit_run / "hparams.yaml").read_text())
     assert hparams["net"]["init_args"]["hidden_sizes"] == [HIDDEN]  # both loggers wrote the same hparams
 
 
@@ -132,7 +118,7 @@ def test_monitoring_callbacks_come_from_the_defaults_config_and_can_be_dropped(i
     assert events(run).Tags()["images"] == []
 
 
-def test_regression_run_logs_no_images_and_names_val_mse_best(in_tmp_dir):
+def test_regression_run_logs_no_images_and_shows_val_mse_best(in_tmp_dir):
     args = [
         "--data.init_args.train_size",
         "64",
@@ -144,9 +130,7 @@ def test_regression_run_logs_no_images_and_names_val_mse_best(in_tmp_dir):
     cli_main(["fit", "--config", str(CONFIGS / "regression" / "mlp.yaml"), *args, *QUIET])
     (run,) = run_folders(in_tmp_dir / "lightning_logs")
     assert events(run).Tags()["images"] == []  # 1-D input: no sample grid, no weight maps, no error
-    values, metrics = hparams_plugin(run)
-    assert metrics[0] == "val/mse_best" and values["net/depth"] == 4
-    assert values["net/num_outputs"] == 1 and "net/num_classes" not in values  # the linked names only
+    assert "val/mse_best" in served_hparams(in_tmp_dir / "lightning_logs").metrics
 
 
 def test_first_layer_maps_per_architecture():

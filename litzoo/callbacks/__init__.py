@@ -13,6 +13,7 @@ from litzoo.callbacks.images import FirstLayerWeights, SampleImages
 from litzoo.callbacks.net_summary import NetSummary
 from litzoo.callbacks.predictions import PredictionsCSV
 from litzoo.callbacks.progress import ThrottledProgressBar
+from litzoo.callbacks.tensorboard_logger import TensorBoardLogger
 
 __all__ = [
     "ConfusionMatrixFigure",
@@ -26,5 +27,6 @@ __all__ = [
     "RNGStateCheckpoint",
     "ResumableCSVLogger",
     "SampleImages",
+    "TensorBoardLogger",
     "ThrottledProgressBar",
 ]

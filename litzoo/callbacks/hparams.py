@@ -1,97 +1,66 @@
-"""Fills TensorBoard's HParams tab: every hyperparameter of the run beside the metric it is judged by.
+"""Fills TensorBoard's HParams tab: one row per training run, its hyperparameters beside its metrics.
 
-Lightning's ``TensorBoardLogger`` only fills that tab when ``log_hyperparams`` gets metrics; the
-trainer calls it without any, so the tab stays empty (or, with ``default_hp_metric``, shows a
-meaningless ``hp_metric = -1``). The CLI therefore turns ``default_hp_metric`` off and this callback
-writes the plugin's summaries itself, naming the task's ``val/<metric>_best``: the hparams plugin
-then reads that scalar's latest value from the run's own event files, so the table always shows the
-run's current best.
+Which settings count as hyperparameters is decided in :mod:`litzoo.compared_hparams`.
+
+Each run writes only its *session start* record (its hyperparameter values), never an *experiment*
+record (the list of columns). TensorBoard's HParams plugin takes the first experiment record it
+finds as the columns of the whole ``--logdir``: with one per run (as Lightning's
+``TensorBoardLogger.log_hyperparams`` and torch's ``hparams()`` write), a log dir holding a
+regression run and an MNIST run showed the regression run without ``val/mse_best`` and without its
+net's arguments. Without any, the plugin builds the table from every run it finds: the columns are
+every run's hyperparameters, and the metrics every scalar the runs log (``val/acc_best`` or
+``val/mse_best`` among them), each at its latest value, so the best-so-far of each run.
 """
 
 from __future__ import annotations
 
-import enum
-import os
+import time
 from collections.abc import Mapping
-from typing import Any
 
 import lightning as L
-import torch
-from torch import nn
-from torch.utils.tensorboard.summary import hparams as hparams_summaries
+from tensorboard.compat.proto import summary_pb2
+from tensorboard.plugins.hparams import metadata, plugin_data_pb2
 
 from litzoo.callbacks.tensorboard import tensorboard_writer
+from litzoo.compared_hparams import Value, compared_hparams
 from litzoo.compat import tensorboard_file_writer
-
-#: The trainer settings that change what a run learns, shown beside the model and data ones.
-TRAINER_HPARAMS = ("max_epochs", "accumulate_grad_batches", "gradient_clip_val", "precision")
 
 
 class HParamsMetrics(L.Callback):
-    """Writes the run's hyperparameters and metrics to TensorBoard's HParams tab at the start of ``fit``.
+    """Writes the run's hyperparameters (:mod:`litzoo.compared_hparams`) to TensorBoard at the start of ``fit``.
 
-    The hyperparameters are the task's and the datamodule's (what ``hparams.yaml`` holds: net,
-    optimizer, scheduler, data settings), flattened to ``net/hidden_sizes``-style keys with
-    ``class_path`` shown as the class name (``optimizer = Adam``, ``optimizer/lr = 0.01``), plus the
-    global seed and the trainer settings in :data:`TRAINER_HPARAMS`. The metrics are
-    ``val/<metric>_best`` first (``val/acc_best`` or ``val/mse_best``), then ``val/<metric>`` and
-    ``val/loss``.
+    Only ``fit`` writes them, so ``test`` and ``validate`` runs are no rows of the tab. Lightning's
+    logger writes nothing there: the CLI turns its ``default_hp_metric`` off.
     """
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         writer = tensorboard_writer(trainer)
         if writer is None:
             return
-        params = run_hparams(trainer, pl_module)
-        monitor = getattr(pl_module, "monitor", "val/loss")
-        # The plugin takes only the metric names from here; it reads the values from the scalars.
-        metric_tags = dict.fromkeys([f"{monitor}_best", monitor, "val/loss"], 0.0)
-        # Lightning's own TensorBoardLogger.log_hyperparams writes these three summaries the same way;
-        # going around it avoids also logging a fake value.
-        file_writer = tensorboard_file_writer(writer)
-        for summary in hparams_summaries(params, metric_tags):
-            file_writer.add_summary(summary, trainer.global_step)
+        summary = session_start_summary(compared_hparams(trainer, pl_module))
+        tensorboard_file_writer(writer).add_summary(summary, trainer.global_step)
 
 
-def run_hparams(trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, bool | int | float | str]:
-    """The run's hyperparameters as a flat dict of TensorBoard-compatible values."""
-    params: dict[str, Any] = {}
-    flatten("", pl_module.hparams, params)
-    if trainer.datamodule is not None:
-        params["data"] = type(trainer.datamodule).__name__
-        flatten("data", trainer.datamodule.hparams_initial, params)
-    if "PL_GLOBAL_SEED" in os.environ:  # set by seed_everything
-        params["seed_everything"] = int(os.environ["PL_GLOBAL_SEED"])
-    for name in TRAINER_HPARAMS:
-        params[f"trainer/{name}"] = getattr(trainer, name, None)
-    return {key: tensorboard_value(value) for key, value in params.items()}
+def session_start_summary(hparams: Mapping[str, Value]) -> summary_pb2.Summary:
+    """The HParams plugin's session start record of one run, with no group name.
 
-
-def flatten(prefix: str, value: Any, out: dict[str, Any]) -> None:
-    """Nested config -> ``out["a/b/c"] = value``; ``{class_path, init_args}`` -> class name + its args."""
-    if isinstance(value, Mapping):
-        if "class_path" in value:
-            out[prefix] = str(value["class_path"]).rsplit(".", 1)[-1]
-            value = value.get("init_args") or {}
-        for key, item in value.items():
-            if not str(key).startswith("_"):  # LightningCLI's internals (_instantiator, _class_path)
-                flatten(f"{prefix}/{key}" if prefix else str(key), item, out)
-    else:
-        out[prefix] = value
-
-
-def tensorboard_value(value: Any) -> bool | int | float | str:
-    """A value the HParams plugin can show: numbers, bools and strings as they are, the rest as text."""
-    if isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, enum.Enum):
-        return str(value.value)
-    if isinstance(value, torch.Tensor) and value.numel() == 1:
-        return value.item()
-    if isinstance(value, nn.Module):  # a task built in Python holds the net itself, not its config
-        return type(value).__name__
-    if isinstance(value, type) or callable(value):  # e.g. optimizer=torch.optim.Adam given in Python
-        return getattr(value, "__qualname__", type(value).__name__)
-    if isinstance(value, list | tuple):
-        return str(list(value))
-    return str(value)
+    TensorBoard's ``hparams_pb`` always sets a group name (a hash of the values when no trial id is
+    given), which makes the plugin merge runs with equal settings into one row with averaged metrics;
+    without one, every run is a row of its own, named by its folder under ``--logdir``. A bool is
+    stored as a bool (torch's ``hparams()`` stores it as a number, shown as ``0.0000``).
+    """
+    info = plugin_data_pb2.SessionStartInfo(start_time_secs=time.time())
+    for name, value in hparams.items():
+        if isinstance(value, bool):
+            info.hparams[name].bool_value = value
+        elif isinstance(value, int | float):
+            info.hparams[name].number_value = value
+        else:
+            info.hparams[name].string_value = value
+    plugin_data = plugin_data_pb2.HParamsPluginData(session_start_info=info)
+    record = summary_pb2.Summary.Value(
+        tag=metadata.SESSION_START_INFO_TAG,
+        metadata=metadata.create_summary_metadata(plugin_data),
+        tensor=metadata.NULL_TENSOR,
+    )
+    return summary_pb2.Summary(value=[record])

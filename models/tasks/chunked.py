@@ -184,3 +184,16 @@ class ChunkedSteps(L.Callback):
 
 def _overrides(instance: object, base: type, name: str) -> bool:
     return getattr(type(instance), name) is not getattr(base, name)
+
+
+def samples_per_step(task: L.LightningModule, datamodule: L.LightningDataModule | None) -> int | None:
+    """Samples per optimizer step: the datamodule's ``batch_size``, cut to a chunked task's ``chunk_size``.
+
+    The batch size of the recipe: ``configs/regression/mlp.yaml`` loads 2000-sample batches and trains
+    on chunks of 64, the same steps as batches of 64. None when neither says.
+    """
+    loaded = getattr(datamodule, "batch_size", None)
+    steps = getattr(task, "steps", None)
+    if not isinstance(steps, ChunkedSteps):
+        return loaded
+    return steps.chunk_size if loaded is None else min(steps.chunk_size, loaded)
