@@ -62,6 +62,7 @@ from litzoo.run_folder import (
     experiment_from_configs,
     file_loggers,
     is_global_zero,
+    logger_location,
     release_version,
     reserve_version,
     run_folder_of_checkpoint,
@@ -268,13 +269,9 @@ class LitzooCLI(LightningCLI):
         resumed = run_folder_of_checkpoint(config.get("ckpt_path")) if self.subcommand == "fit" else None
         fitting = self.subcommand == "fit" and resumed is None
         requeued = slurm_requeued_run_folder(save_dir / config.experiment) if fitting else None
-        if resumed is not None:
+        if resumed is not None:  # keeps logging where the run lives, in this log root or another
             run_dir = resumed
-            if resumed.resolve().is_relative_to(save_dir.resolve()):
-                config.experiment = resumed.parent.resolve().relative_to(save_dir.resolve()).as_posix()
-            else:  # a run from another log root: keep logging where it lives
-                save_dir = resumed.parent
-                config.experiment = ""
+            save_dir, config.experiment = logger_location(resumed.parent, save_dir)
         elif requeued is not None:
             run_dir = requeued
         elif is_global_zero():
@@ -296,8 +293,8 @@ class LitzooCLI(LightningCLI):
             if resumed_step is not None:
                 log_each_step_once(run_dir, loggers, resumed_step)
         if run_dir is not None and self.subcommand in EVALUATION_STAGES:
-            # Named by the folder itself: a string version is the folder's name as it is.
-            log_root, name, version = run_dir.parent, "", run_dir.name
+            # A string version is the folder's name as it is (<stage>_K).
+            (log_root, name), version = logger_location(run_dir.parent, save_dir), run_dir.name
         else:
             # The number, not the folder name: both loggers name the folder version_N from it, and
             # the progress bar shows it (a string would show as its last four characters).

@@ -108,6 +108,18 @@ def run_folders(experiment_dir: Path) -> list[Path]:
     return sorted(runs, key=version_number, reverse=True)
 
 
+def logger_location(folder: Path, save_dir: Path) -> tuple[Path, str]:
+    """The loggers' ``(save_dir, name)`` that place their run folders in ``folder``.
+
+    Under ``save_dir``, ``name`` is the path from it, so the run's ``config.yaml`` keeps recording
+    the log root a later command with that config writes under; a folder of another log root becomes
+    the loggers' ``save_dir`` itself, with no name.
+    """
+    if folder.resolve().is_relative_to(save_dir.resolve()):
+        return save_dir, folder.resolve().relative_to(save_dir.resolve()).as_posix()
+    return folder, ""
+
+
 def file_loggers(config: Namespace) -> list[Namespace]:
     """The configured loggers that write into a folder (those with a ``save_dir``)."""
     loggers = config.trainer.logger

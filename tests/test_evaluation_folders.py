@@ -125,3 +125,11 @@ def test_plot_metrics_over_an_experiments_runs_leaves_the_evaluations_out(in_wor
     assert [line for line in printed if line.startswith("Skipped")] == [
         f"Skipped {folder}: no training curves there." for folder in evaluations
     ]
+
+
+def test_an_evaluations_config_runs_again_under_the_same_training_run(in_workdir: Path):
+    """Its config.yaml records the log root, not the run folder, as the loggers' save_dir."""
+    first = cli_main(["test", *EVALUATE, "--ckpt_path", "best"])
+    recorded = Path(first.trainer.log_dir) / "config.yaml"
+    again = cli_main(["test", "--config", str(recorded), "--ckpt_path", "best"])
+    assert Path(again.trainer.log_dir).parent == RUN
