@@ -22,7 +22,9 @@ class CheckpointNotFoundError(FileNotFoundError):
 def latest_fit_run(experiment_dir: Path) -> Path:
     """The newest ``version_N`` under ``experiment_dir`` that has ``checkpoints/last.ckpt``.
 
-    ``test`` and ``predict`` runs get run folders too but write no checkpoints, so they are passed over.
+    Evaluations are filed inside the training runs (:mod:`litzoo.evaluation_folder`); a ``version_N``
+    without checkpoints (an evaluation filed as a run by litzoo before that, or a fit that failed) is
+    passed over.
     """
     for run in run_folders(experiment_dir):
         if (run / "checkpoints" / LAST_CHECKPOINT).is_file():

@@ -30,6 +30,7 @@ from litzoo.callbacks import LastCheckpoint, NetSummary
 from litzoo.compat import recorded_config
 from litzoo.config_files import config_file_problem, config_paths
 from litzoo.cpu_threads import set_cpu_threads
+from litzoo.evaluation_folder import EVALUATION_STAGES, reserve_evaluation_folder, results_line
 from litzoo.faults import (
     DataSanityCheck,
     NonFiniteLossGuard,
@@ -61,6 +62,7 @@ from litzoo.run_folder import (
     experiment_from_configs,
     file_loggers,
     is_global_zero,
+    logger_location,
     release_version,
     reserve_version,
     run_folder_of_checkpoint,
@@ -242,10 +244,12 @@ class LitzooCLI(LightningCLI):
         """Settle the config: trainer options that cannot work, the default progress bar, chunked
         clipping, and the run folder.
 
-        Every logger gets the same run folder, ``<save_dir>/<experiment>/version_N``. Each run
+        Every logger gets the same run folder, ``<save_dir>/<experiment>/version_N``. Each fit
         reserves a fresh ``version_N``, except ``fit --ckpt_path <run>/checkpoints/X.ckpt``, which
         resumes and keeps logging into ``<run>``, and a requeued SLURM job, which continues the run
-        whose hpc checkpoint it resumes from. Only rank 0 reserves; other ranks learn the folder
+        whose hpc checkpoint it resumes from. ``validate``, ``test`` and ``predict`` reserve a
+        ``<stage>_K`` folder inside the training run they evaluate
+        (:mod:`litzoo.evaluation_folder`). Only rank 0 reserves; other ranks learn the folder
         from it through Lightning's broadcast of ``trainer.log_dir``. Rank 0 locks the folder for the
         run (:mod:`litzoo.run_lock`), then removes what a crashed save left there.
         """
@@ -266,18 +270,18 @@ class LitzooCLI(LightningCLI):
         resumed = run_folder_of_checkpoint(config.get("ckpt_path")) if self.subcommand == "fit" else None
         fitting = self.subcommand == "fit" and resumed is None
         requeued = slurm_requeued_run_folder(save_dir / config.experiment) if fitting else None
-        if resumed is not None:
+        if resumed is not None:  # keeps logging where the run lives, in this log root or another
             run_dir = resumed
-            if resumed.resolve().is_relative_to(save_dir.resolve()):
-                config.experiment = resumed.parent.resolve().relative_to(save_dir.resolve()).as_posix()
-            else:  # a run from another log root: keep logging where it lives
-                save_dir = resumed.parent
-                config.experiment = ""
+            save_dir, config.experiment = logger_location(resumed.parent, save_dir)
         elif requeued is not None:
             run_dir = requeued
         elif is_global_zero():
-            run_dir = self._reserved_run_dir = reserve_version(save_dir / config.experiment)
-            self._save_dir = save_dir
+            experiment_dir = save_dir / config.experiment
+            if self.subcommand in EVALUATION_STAGES:
+                run_dir = reserve_evaluation_folder(self.subcommand, config.get("ckpt_path"), experiment_dir)
+            else:
+                run_dir = reserve_version(experiment_dir)
+            self._reserved_run_dir, self._save_dir = run_dir, save_dir
         else:
             run_dir = None
         if run_dir is not None and is_global_zero():
@@ -289,12 +293,18 @@ class LitzooCLI(LightningCLI):
             resumed_step = resumed_global_step(self._checkpoint if resumed is not None else None, requeued)
             if resumed_step is not None:
                 log_each_step_once(run_dir, loggers, resumed_step)
-        for logger in loggers:
-            logger.init_args.save_dir = str(save_dir)
-            logger.init_args.name = config.experiment
+        if run_dir is not None and self.subcommand in EVALUATION_STAGES:
+            # A string version is the folder's name as it is (<stage>_K).
+            (log_root, name), version = logger_location(run_dir.parent, save_dir), run_dir.name
+        else:
             # The number, not the folder name: both loggers name the folder version_N from it, and
             # the progress bar shows it (a string would show as its last four characters).
-            logger.init_args.version = None if run_dir is None else version_number(run_dir)
+            version = None if run_dir is None else version_number(run_dir)
+            log_root, name = save_dir, config.experiment
+        for logger in loggers:
+            logger.init_args.save_dir = str(log_root)
+            logger.init_args.name = name
+            logger.init_args.version = version
         if config.trainer.get("default_root_dir") is None:
             # Where Lightning's SLURM auto-requeue saves hpc_ckpt_K.ckpt and looks for it on restart.
             config.trainer.default_root_dir = str(run_dir or save_dir / config.experiment)
@@ -335,6 +345,20 @@ class LitzooCLI(LightningCLI):
             f"Best {checkpoint.monitor} = {checkpoint.best_model_score.item():.6g}  "
             f"(checkpoint: {checkpoint.best_model_path})\nRun folder: {self.trainer.log_dir}"
         )
+
+    def after_validate(self) -> None:
+        self._say_where_results_went()
+
+    def after_test(self) -> None:
+        self._say_where_results_went()
+
+    def _say_where_results_went(self) -> None:
+        """End an evaluation with one line naming its folder (rank 0, which reserved it, prints it)."""
+        line = (
+            None if self._reserved_run_dir is None else results_line(self.subcommand, self._reserved_run_dir)
+        )
+        if line is not None:
+            rank_zero_info(line)
 
 
 #: LightningCLI's subcommands, each of which reads :data:`~litzoo.monitoring.DEFAULTS_CONFIG` first.

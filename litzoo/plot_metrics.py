@@ -9,10 +9,12 @@ files. The left panel shows ``train/loss`` (dashed) and ``val/loss`` (solid); th
 ``val/acc`` for classification or ``val/mse`` (log scale) for regression. Several runs share the
 axes, one colour per run, labelled with the run folder (``regression/mlp/version_0``).
 
-Folders without training curves (those of ``test``/``predict`` runs, which hold one value each) are
-skipped with a line saying so. Without ``--out`` the PNG goes beside the runs, named for them: one
-run's ``curves.png`` in its own folder, several runs' ``curves_<version>+<version>....png`` in the
-folder that holds them.
+A folder without training curves (an evaluation's, such as ``version_0/test_0``, which holds one
+value per metric, or a run stopped before its first epoch ended) is skipped with a line naming it;
+if no folder has curves, the script fails (exit code 2) and writes nothing. Without ``--out`` the PNG
+goes beside the runs, named for them: one run's ``curves.png`` in its own folder, several runs'
+``curves_<version>+<version>....png`` (``curves_<N>_runs.png`` when those names would be too long) in
+the folder that holds them.
 """
 
 from __future__ import annotations
@@ -34,19 +36,21 @@ LOSS_TAGS = (("train/loss", "--"), ("val/loss", "-"))
 #: The right-hand panel: the first of these a run has, with its axis label and scale.
 METRIC_PANELS = (("val/acc", "validation accuracy", "linear"), ("val/mse", "validation MSE", "log"))
 DEFAULT_FILE = "curves.png"
-#: Tags that make a folder a training run: a curve needs a loss per epoch.
-TRAINING_TAGS = ("train/loss", "val/loss")
+#: The tag that makes a folder a training run's: ``validate`` logs ``val/loss`` too, but only a fit trains.
+TRAINING_TAG = "train/loss"
+#: Longest ``<version>+<version>...`` part of a default file name; more runs are named by their count.
+MAX_NAMES_LENGTH = 100
 FIGURE_SIZE = (11, 4.2)
 DPI = 100
 
 
-class NoMetricsError(ValueError):
-    """A folder given to the script holds no metrics.csv and no TensorBoard event files."""
+class NotAFolderError(ValueError):
+    """A path given to the script is not a folder."""
 
 
 def has_training_curves(curves: Curves) -> bool:
-    """Whether a run logged per-epoch losses: a fit, not a test/validate/predict run."""
-    return any(len(curves.get(tag, {})) > 0 for tag in TRAINING_TAGS)
+    """Whether a run logged a training loss per epoch: a fit, not a validate/test/predict run."""
+    return len(curves.get(TRAINING_TAG, {})) > 0
 
 
 def read_csv(path: Path) -> Curves:
@@ -85,22 +89,23 @@ def read_events(run: Path) -> Curves:
 def read_run(run: Path) -> Curves:
     """The curves of one run folder, from ``metrics.csv`` if it has one, else from its event files."""
     if not run.is_dir():
-        raise NoMetricsError(
-            f"{run} is not a folder. Give run folders such as lightning_logs/<experiment>/version_0."
+        raise NotAFolderError(
+            f"{run} is not a folder. Give run folders such as lightning_logs/<experiment>/version_0, or "
+            "all of an experiment's: lightning_logs/<experiment>/version_*."
         )
     csv_path = run / "metrics.csv"
     curves = read_csv(csv_path) if csv_path.is_file() else {}
     if not curves and any(run.glob("events.out.tfevents.*")):
         curves = read_events(run)
-    if not curves:
-        runs = sorted(p.name for p in run.glob("version_*"))
-        hint = f" It has run folders: {', '.join(runs)}; give those." if runs else ""
-        raise NoMetricsError(
-            f"No metrics in {run}: it has no metrics.csv and no TensorBoard event files with per-epoch "
-            f"metrics (events.out.tfevents.*).{hint} Give the folder of a run, such as "
-            "lightning_logs/<experiment>/version_0."
-        )
     return curves
+
+
+def skipped_line(run: Path, curves: Curves) -> str:
+    """The sentence that names a folder without training curves (an evaluation's, say)."""
+    if curves:
+        return f"Skipped {run}: no training curves there."
+    inside = f" (its run folders are {run}/version_*)" if any(run.glob("version_*")) else ""
+    return f"Skipped {run}: no metrics.csv or TensorBoard metrics there{inside}."
 
 
 def run_label(run: Path) -> str:
@@ -158,6 +163,7 @@ def output_path(out: Path | None, runs: list[Path]) -> Path:
         resolved = [run.resolve() for run in runs]
         common = Path(os.path.commonpath(resolved))
         names = "+".join(run.name for run in resolved)
+        names = names if len(names) <= MAX_NAMES_LENGTH else f"{len(runs)}_runs"
         path = common / f"{Path(DEFAULT_FILE).stem}_{names}.png"
     path.parent.mkdir(parents=True, exist_ok=True)
     return path
@@ -180,18 +186,19 @@ def main(argv: Sequence[str] | None = None) -> Path:
     args = parser.parse_args(argv)
     try:
         read = [(run, read_run(run)) for run in args.runs]
-    except NoMetricsError as error:
+    except NotAFolderError as error:
         parser.exit(2, f"plot_metrics.py: error: {error}\n")
     training = [(run, curves) for run, curves in read if has_training_curves(curves)]
-    for run, _ in read:
-        if all(run != kept for kept, _ in training):
-            print(f"Skipped {run}: no training curves there (the folder of a test, validate or predict run).")
+    for run, curves in read:
+        if not has_training_curves(curves):
+            print(skipped_line(run, curves))
     if not training:
         parser.exit(
             2,
-            "plot_metrics.py: error: none of the folders given holds training curves (train/loss or "
-            "val/loss per epoch); they are evaluation runs. Give the folders of fit runs, e.g. "
-            "lightning_logs/<experiment>/version_0.\n",
+            f"plot_metrics.py: error: none of the folders given holds training curves ({TRAINING_TAG} per "
+            "epoch in metrics.csv or TensorBoard events), so nothing was plotted. Give the folders of "
+            "training runs: lightning_logs/<experiment>/version_N, or all of an experiment's with "
+            "lightning_logs/<experiment>/version_* (evaluations live inside them, as version_N/test_0).\n",
         )
     path = output_path(args.out, [run for run, _ in training])
     plot_runs([(run_label(run), curves) for run, curves in training]).savefig(path, dpi=DPI)

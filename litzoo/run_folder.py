@@ -48,27 +48,34 @@ def experiment_from_configs(config_paths: Iterable[os.PathLike | str] | None) ->
     return "/".join(parts)
 
 
-def reserve_version(experiment_dir: Path) -> Path:
-    """Create and return the next free ``version_N`` folder under ``experiment_dir``.
+def reserve_folder(parent: Path, prefix: str) -> Path:
+    """Create and return the next free ``<prefix>N`` folder under ``parent``, N past the highest there.
 
     ``os.mkdir`` either creates the folder or fails, atomically, so two runs started at the same time
     with the same config always get different folders.
     """
-    experiment_dir.mkdir(parents=True, exist_ok=True)
-    runs = run_folders(experiment_dir)
-    version = version_number(runs[0]) + 1 if runs else 0
+    parent.mkdir(parents=True, exist_ok=True)
+    pattern = re.compile(rf"^{re.escape(prefix)}(\d+)$")
+    taken = [int(match.group(1)) for p in parent.iterdir() if (match := pattern.match(p.name))]
+    number = max(taken, default=-1) + 1
     while True:
-        candidate = experiment_dir / f"version_{version}"
+        candidate = parent / f"{prefix}{number}"
         try:
             candidate.mkdir()
         except FileExistsError:
-            version += 1
+            number += 1
             continue
         return candidate
 
 
+def reserve_version(experiment_dir: Path) -> Path:
+    """Create and return the next free ``version_N`` training run folder under ``experiment_dir``."""
+    return reserve_folder(experiment_dir, "version_")
+
+
 def release_version(run_dir: Path, save_dir: Path) -> None:
-    """Remove the run folder of a run that failed before its first training step, and what it left.
+    """Remove the folder of a run that failed before its first training step (or of a failed
+    evaluation), and what it left.
 
     Lightning creates the loggers' files (TensorBoard's events file, ``hparams.yaml``) before the
     datamodule's ``setup`` and before a checkpoint is loaded, so a run that fails there (damaged
@@ -99,6 +106,18 @@ def run_folders(experiment_dir: Path) -> list[Path]:
         return []
     runs = [p for p in experiment_dir.iterdir() if VERSION_PATTERN.match(p.name)]
     return sorted(runs, key=version_number, reverse=True)
+
+
+def logger_location(folder: Path, save_dir: Path) -> tuple[Path, str]:
+    """The loggers' ``(save_dir, name)`` that place their run folders in ``folder``.
+
+    Under ``save_dir``, ``name`` is the path from it, so the run's ``config.yaml`` keeps recording
+    the log root a later command with that config writes under; a folder of another log root becomes
+    the loggers' ``save_dir`` itself, with no name.
+    """
+    if folder.resolve().is_relative_to(save_dir.resolve()):
+        return save_dir, folder.resolve().relative_to(save_dir.resolve()).as_posix()
+    return folder, ""
 
 
 def file_loggers(config: Namespace) -> list[Namespace]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +12,7 @@ import torch
 import torchvision.datasets.cifar
 
 from litzoo.dataset_files import write_cifar10, write_mnist
+from litzoo.evaluation_folder import EVALUATION_STAGES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = REPO_ROOT / "configs"
@@ -61,6 +63,20 @@ def in_tmp_dir(tmp_path: Path) -> Iterator[Path]:
 def run_folders(root: Path) -> list[Path]:
     """Every ``version_N`` run folder under ``root``."""
     return sorted(p for p in root.rglob("version_*") if p.is_dir())
+
+
+#: The folder of a validate/test/predict run: ``test_0``, ``predict_1``...
+EVALUATION_FOLDER = re.compile(rf"^({'|'.join(EVALUATION_STAGES)})_\d+$")
+
+
+def evaluation_folders(root: Path) -> list[Path]:
+    """Every evaluation folder under ``root`` (inside a run folder, or under ``<experiment>/eval``)."""
+    return sorted(p for p in root.rglob("*_*") if p.is_dir() and EVALUATION_FOLDER.match(p.name))
+
+
+def all_run_folders(root: Path) -> list[Path]:
+    """Every folder a fit or an evaluation wrote under ``root``: what a failed start must not leave."""
+    return sorted(run_folders(root) + evaluation_folders(root))
 
 
 @pytest.fixture

@@ -12,7 +12,7 @@ from jsonargparse import Namespace
 from litzoo.cli import cli_main
 from litzoo.faults import check_checkpoint_fits_data
 from litzoo.faults.checkpoint_checks import architecture_differences
-from tests.conftest import CONFIGS, QUIET, REGRESSION, TINY, run_folders
+from tests.conftest import CONFIGS, QUIET, REGRESSION, TINY, all_run_folders, run_folders
 
 SEQUENCE_GRU = str(CONFIGS / "sequence" / "gru.yaml")
 
@@ -34,7 +34,7 @@ def test_checkpoint_of_another_net_is_refused_naming_both(subcommand: str, train
         cli_main(
             [subcommand, "--config", REGRESSION, *TINY, *other_sizes, "--ckpt_path", str(trained), *QUIET]
         )
-    assert run_folders(in_tmp_dir / "lightning_logs") == [trained.parent.parent], "a run folder was left"
+    assert all_run_folders(in_tmp_dir / "lightning_logs") == [trained.parent.parent], "a run folder was left"
 
 
 def test_checkpoint_of_another_net_class_names_both_and_its_config(trained: Path):

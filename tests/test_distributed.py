@@ -19,7 +19,7 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
 from litzoo.cli import cli_main
 from litzoo.dataset_files import write_mnist
-from tests.conftest import CONFIGS, QUIET, REPO_ROOT, run_folders
+from tests.conftest import CONFIGS, QUIET, REPO_ROOT, evaluation_folders, run_folders
 
 EXPERIMENT = str(CONFIGS / "mnist" / "simple_cnn.yaml")
 DDP_CPU = str(CONFIGS / "trainer" / "ddp_cpu.yaml")
@@ -100,7 +100,8 @@ def test_ddp_cpu_test_accuracy_is_exact_and_rank_zero_writes(tmp_path: Path, in_
 
     best = next(logs.rglob("best-*.ckpt"))
     run_ddp(tmp_path, "test", *data_args(data_dir), f"--ckpt_path={best}")
-    test_run = max(run_folders(logs), key=lambda p: int(p.name.split("_")[1]))
+    (test_run,) = evaluation_folders(logs)  # filed inside the training run, by rank 0 alone
+    assert test_run.parent == best.parent.parent and run_folders(logs) == [test_run.parent]
     ddp_acc = csv_metric(test_run, "test/acc")
     test = rank_reports(tmp_path, "test")
     assert test[0]["test/acc"] == test[1]["test/acc"] == ddp_acc

@@ -14,7 +14,7 @@ from torch import nn
 from litzoo.cli import cli_main
 from litzoo.faults import check_checkpoint_fits_model, check_net_fits_data
 from scripts.error_table import CASES, TRAIN, BadInput, last_paragraph, prepare_workdir
-from tests.conftest import run_folders
+from tests.conftest import all_run_folders
 
 #: Cases whose failure happens during training, after the run folder got its logs: the folder stays.
 RUNS_BEFORE_FAILING = {"diverging run (learning rate 1e6)"}
@@ -48,7 +48,7 @@ def test_bad_input_gives_clear_error(case: BadInput, prepared: Path, in_tmp_dir:
     for expected in case.expect:
         assert expected in message, f"{case.case}: {expected!r} not in:\n{message}"
     if case.case not in RUNS_BEFORE_FAILING:
-        assert run_folders(in_tmp_dir / "lightning_logs") == [], f"{case.case} left a run folder"
+        assert all_run_folders(in_tmp_dir / "lightning_logs") == [], f"{case.case} left a run folder"
 
 
 def test_config_error_from_a_real_command(tmp_path: Path):
@@ -58,7 +58,7 @@ def test_config_error_from_a_real_command(tmp_path: Path):
     )
     assert result.returncode == case.exit_code
     assert "--trainer.max_epochz" in last_paragraph(result.stderr)
-    assert not (tmp_path / "lightning_logs").exists() or run_folders(tmp_path / "lightning_logs") == []
+    assert not (tmp_path / "lightning_logs").exists() or all_run_folders(tmp_path / "lightning_logs") == []
 
 
 class TwoOutputs(nn.Module):

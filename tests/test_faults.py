@@ -101,6 +101,7 @@ def snapshot(folder: Path) -> dict[str, tuple[int, int]]:
 
 
 def test_later_runs_never_touch_an_earlier_run_folder(in_tmp_dir):
+    """A later fit gets its own folder; evaluations of the run add their own folders inside it, only."""
     args = ["--config", CONFIG, *PER_BATCH, *TINY, "--trainer.max_epochs", "2"]
     first = cli_main(["fit", *args])
     run = in_tmp_dir / first.trainer.log_dir
@@ -109,7 +110,9 @@ def test_later_runs_never_touch_an_earlier_run_folder(in_tmp_dir):
     cli_main(["fit", *args])
     cli_main(["test", *args, "--ckpt_path", ckpt])
     cli_main(["predict", *args, "--ckpt_path", ckpt])
-    assert snapshot(run) == before
+    after = snapshot(run)
+    assert {path: after[path] for path in before} == before
+    assert {Path(path).parts[0] for path in after.keys() - before.keys()} == {"test_0", "predict_0"}
 
 
 def test_sigterm_saves_a_checkpoint_and_resume_matches_an_uninterrupted_run(in_tmp_dir):

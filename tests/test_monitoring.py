@@ -11,6 +11,7 @@ import torch
 import yaml
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
+from litzoo.callbacks import ConfusionMatrixFigure
 from litzoo.callbacks.images import first_layer_maps
 from litzoo.cli import cli_main
 from litzoo.dataset_files import write_mnist
@@ -46,26 +47,42 @@ def events(run: Path) -> EventAccumulator:
     return accumulator
 
 
+def recording_titles(draw, titles: list[str]):
+    """``ConfusionMatrixFigure._figure`` that also appends each figure's title to ``titles``."""
+
+    def figure(self, counts, labels, title):
+        titles.append(title)
+        return draw(self, counts, labels, title)
+
+    return figure
+
+
 @pytest.fixture(scope="module")
-def mnist_runs(tmp_path_factory) -> tuple[Path, Path]:
-    """One fit of the MNIST MLP, then ``test --ckpt_path best`` in a fresh CLI: (fit run, test run)."""
+def mnist_runs(tmp_path_factory) -> tuple[Path, Path, list[str]]:
+    """One fit of the MNIST MLP, then ``test --ckpt_path best`` in a fresh CLI: the fit's run folder,
+    the test's folder and the titles of the test's confusion-matrix figures."""
     root = tmp_path_factory.mktemp("mnist")
     config = root / "mnist_mlp.yaml"
     config.write_text(yaml.safe_dump(MNIST_MLP))
     data = ["--data.init_args.data_dir", str(write_mnist(root / "data"))]
+    titles: list[str] = []
     old = Path.cwd()
     os.chdir(root)
     try:
         cli_main(["fit", "--config", str(config), *data, *QUIET])
-        cli_main(["test", "--config", str(config), *data, "--ckpt_path", "best", *QUIET])
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(
+                ConfusionMatrixFigure, "_figure", recording_titles(ConfusionMatrixFigure._figure, titles)
+            )
+            cli_main(["test", "--config", str(config), *data, "--ckpt_path", "best", *QUIET])
     finally:
         os.chdir(old)
-    fit_run, test_run = run_folders(root / "lightning_logs")
-    return fit_run, test_run
+    (fit_run,) = run_folders(root / "lightning_logs")
+    return fit_run, fit_run / "test_0", titles
 
 
 def test_scalars_of_every_split_and_learning_rate(mnist_runs):
-    fit_run, test_run = mnist_runs
+    fit_run, test_run, _ = mnist_runs
     tags = events(fit_run).Tags()["scalars"]
     for tag in ("train/loss", "train/acc", "val/loss", "val/acc", "val/acc_best", "lr-Adam"):
         assert tag in tags, f"{tag} missing from {tags}"
@@ -74,8 +91,8 @@ def test_scalars_of_every_split_and_learning_rate(mnist_runs):
 
 def test_hparams_tab_has_one_row_per_training_run(mnist_runs):
     """The fit is a row with its hyperparameters and best metric; the test run beside it is none."""
-    fit_run, _ = mnist_runs
-    logs = fit_run.parents[1]  # lightning_logs/, holding mnist_mlp/version_0 (fit) and version_1 (test)
+    fit_run, _, _ = mnist_runs
+    logs = fit_run.parents[1]  # lightning_logs/, holding mnist_mlp/version_0 (fit) and its test_0 (test)
     (session,) = served_hparams(logs).sessions
     assert session.trial == fit_run.relative_to(logs).as_posix()
     assert session.hparams["net/hidden_sizes"] == str([HIDDEN]) and session.hparams["optimizer/lr"] == 0.01
@@ -84,7 +101,7 @@ def test_hparams_tab_has_one_row_per_training_run(mnist_runs):
 
 
 def test_images_samples_weights_and_confusion_matrices(mnist_runs):
-    fit_run, test_run = mnist_runs
+    fit_run, test_run, test_titles = mnist_runs
     images = events(fit_run).Tags()["images"]
     assert {"samples/train", "weights/first_layer", "confusion_matrix/val"} <= set(images), images
     weights = events(fit_run).Images("weights/first_layer")
@@ -92,10 +109,13 @@ def test_images_samples_weights_and_confusion_matrices(mnist_runs):
     # HIDDEN 28x28 maps in a 4x4 grid with 2-pixel padding.
     assert weights[0].width == weights[0].height == 4 * (MNIST_SIDE + 2) + 2
     assert "confusion_matrix/test" in events(test_run).Tags()["images"]
+    (best,) = (fit_run / "checkpoints").glob("best-*.ckpt")
+    epoch = torch.load(best, weights_only=False)["epoch"]
+    assert test_titles == [f"test confusion matrix (rows: true class)\ncheckpoint epoch {epoch}"]
 
 
 def test_metrics_csv_in_the_same_run_folder(mnist_runs):
-    fit_run, _ = mnist_runs
+    fit_run, _, _ = mnist_runs
     with (fit_run / "metrics.csv").open() as file:
         rows = list(csv.DictReader(file))
     assert {"epoch", "step", "train/loss", "val/acc", "val/acc_best"} <= set(rows[0])

@@ -71,9 +71,18 @@ def test_event_files_alone_give_the_same_curves(two_runs, tmp_path):
 def test_folder_without_metrics_is_a_clear_error(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit_info:
         main([str(tmp_path), "-o", str(tmp_path / "x.png")])
-    assert exit_info.value.code != 0
-    assert "No metrics in" in capsys.readouterr().err
+    assert exit_info.value.code == 2
+    printed = capsys.readouterr()
+    assert f"Skipped {tmp_path}: no metrics.csv or TensorBoard metrics there." in printed.out
+    assert "none of the folders given holds training curves" in printed.err
     assert not (tmp_path / "x.png").exists()
+
+
+def test_a_path_that_is_no_folder_is_a_clear_error(tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        main([str(tmp_path / "version_7")])
+    assert exit_info.value.code == 2
+    assert f"{tmp_path / 'version_7'} is not a folder" in capsys.readouterr().err
 
 
 def test_without_out_the_plot_goes_beside_the_runs_named_for_them(two_runs):
@@ -85,18 +94,35 @@ def test_without_out_the_plot_goes_beside_the_runs_named_for_them(two_runs):
     assert_png(both)
 
 
-def evaluation_run(folder: Path) -> Path:
-    """A folder like a ``test`` run's: one value per tag, no per-epoch losses."""
+def evaluation_run(folder: Path, csv_text: str = "epoch,step,test/loss,test/mse\n0,0,0.5,0.5\n") -> Path:
+    """A folder like a ``test`` run's (by default): one value per tag, no per-epoch losses."""
     folder.mkdir()
-    (folder / "metrics.csv").write_text("epoch,step,test/loss,test/mse\n0,0,0.5,0.5\n")
+    (folder / "metrics.csv").write_text(csv_text)
     return folder
 
 
 def test_evaluation_runs_are_skipped_by_name(two_runs, tmp_path, capsys):
-    tested = evaluation_run(tmp_path / "version_9")
-    out = main([str(two_runs[0]), str(tested), "-o", str(tmp_path / "mixed.png")])
-    assert f"Skipped {tested}: no training curves" in capsys.readouterr().out
+    tested = evaluation_run(tmp_path / "test_0")
+    validated = evaluation_run(tmp_path / "validate_0", "epoch,step,val/loss,val/mse\n0,0,0.5,0.5\n")
+    predicted = tmp_path / "predict_0"  # predictions.csv and an events file without scalars
+    predicted.mkdir()
+    (predicted / "predictions.csv").write_text("index,prediction\n0,0.5\n")
+    out = main(
+        [str(two_runs[0]), str(tested), str(validated), str(predicted), "-o", str(tmp_path / "mixed.png")]
+    )
+    printed = capsys.readouterr().out.splitlines()
+    assert f"Skipped {tested}: no training curves there." in printed
+    assert f"Skipped {validated}: no training curves there." in printed
+    assert f"Skipped {predicted}: no metrics.csv or TensorBoard metrics there." in printed
     assert_png(out)
+
+
+def test_many_runs_are_named_by_their_count(two_runs, tmp_path):
+    runs = []
+    for k in range(12):  # "version_10+version_11+..." would be a file name past MAX_NAMES_LENGTH
+        runs.append(tmp_path / f"version_{k}")
+        shutil.copytree(two_runs[0], runs[-1])
+    assert main([str(run) for run in runs]) == tmp_path.resolve() / "curves_12_runs.png"
 
 
 def test_only_evaluation_runs_is_a_clear_error(tmp_path, capsys):

@@ -36,7 +36,8 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 def test_regression_predictions_csv_with_best_checkpoint(in_tmp_dir):
     cli_main(["fit", "--config", REGRESSION, *TINY, "--trainer.max_epochs", "2", *QUIET])
     predicted = cli_main(["predict", "--config", REGRESSION, *TINY, "--ckpt_path", "best", *QUIET])
-    fit_run, predict_run = run_folders(in_tmp_dir / "lightning_logs")
+    (fit_run,) = run_folders(in_tmp_dir / "lightning_logs")
+    predict_run = fit_run / "predict_0"
     best = next((fit_run / "checkpoints").glob("best-*.ckpt"))
     assert Path(predicted.config["predict"]["ckpt_path"]) == best.relative_to(in_tmp_dir)
     rows = read_rows(predict_run / "predictions.csv")
@@ -58,7 +59,8 @@ def test_classification_predictions_have_class_probabilities(in_tmp_dir):
     data = ["--data.init_args.data_dir", str(write_mnist(in_tmp_dir / "data", n_train=200, n_test=n_test))]
     cli_main(["fit", "--config", str(config), *data, "--trainer.max_epochs", "1", *QUIET])
     predicted = cli_main(["predict", "--config", str(config), *data, "--ckpt_path", "last", *QUIET])
-    (_, predict_run) = run_folders(in_tmp_dir / "lightning_logs")
+    (fit_run,) = run_folders(in_tmp_dir / "lightning_logs")
+    predict_run = fit_run / "predict_0"
     rows = read_rows(predict_run / "predictions.csv")
     names = predicted.datamodule.class_names
     assert len(rows) == n_test

@@ -15,7 +15,7 @@ from datamodules.image_files import UnreadableImageError
 from datamodules.image_framing import center_of_mass, fit_square, frame_digit
 from litzoo.cli import cli_main, root_cause
 from litzoo.dataset_files import write_mnist
-from tests.conftest import CONFIGS, QUIET, run_folders
+from tests.conftest import CONFIGS, QUIET, all_run_folders, evaluation_folders
 
 LENET = str(CONFIGS / "mnist" / "lenet5.yaml")
 FIELD_CENTRE = 13.5  # the middle of 28 pixels numbered 0..27
@@ -130,6 +130,11 @@ def digits(in_tmp_dir: Path) -> Path:
     return folder
 
 
+def evaluations_of(checkpoint: Path) -> list[Path]:
+    """The evaluation folders filed in the checkpoint's training run (where ``predict`` writes)."""
+    return evaluation_folders(checkpoint.parent.parent)
+
+
 def csv_rows(run: Path) -> list[dict[str, str]]:
     with (run / "predictions.csv").open(newline="") as file:
         return list(csv.DictReader(file))
@@ -137,8 +142,7 @@ def csv_rows(run: Path) -> list[dict[str, str]]:
 
 def test_predictions_name_each_file_and_match_the_framed_images(lenet_checkpoint, digits, in_tmp_dir):
     predicted = predict(lenet_checkpoint, "digits")
-    (run,) = run_folders(in_tmp_dir / "lightning_logs")
-    rows = csv_rows(run)
+    rows = csv_rows(Path(predicted.trainer.log_dir))
     names = predicted.datamodule.class_names
     files = sorted(str(Path("digits") / p.name) for p in digits.iterdir())
     assert [r["file"] for r in rows] == files
@@ -154,35 +158,38 @@ def test_predictions_name_each_file_and_match_the_framed_images(lenet_checkpoint
 
 
 def test_a_glob_picks_its_files(lenet_checkpoint, digits, in_tmp_dir):
-    predict(lenet_checkpoint, "digits/*.png")
-    (run,) = run_folders(in_tmp_dir / "lightning_logs")
+    run = Path(predict(lenet_checkpoint, "digits/*.png").trainer.log_dir)
     assert [r["file"] for r in csv_rows(run)] == ["digits/a_seven.png", "digits/b_zero.png"]
 
 
 def test_unreadable_file_stops_naming_it_and_leaves_no_run_folder(lenet_checkpoint, digits, in_tmp_dir):
     (digits / "notes.txt").write_text("not a picture\n")
+    before = evaluations_of(lenet_checkpoint)
     with pytest.raises(ValueError) as raised:
         predict(lenet_checkpoint, "digits")
     error = root_cause(raised.value)  # what the command prints after "error:"
     assert isinstance(error, UnreadableImageError)
     assert str(error).startswith("digits/notes.txt cannot be read as an image")
     assert "--data.init_args.skip_unreadable true" in str(error)
-    assert run_folders(in_tmp_dir / "lightning_logs") == []
+    assert evaluations_of(lenet_checkpoint) == before
+    assert all_run_folders(in_tmp_dir) == []
 
 
 def test_unreadable_files_can_be_skipped_and_listed(lenet_checkpoint, digits, in_tmp_dir):
     (digits / "notes.txt").write_text("not a picture\n")
     with pytest.warns(UserWarning, match=r"Skipped 1 unreadable file\(s\)[\s\S]*notes\.txt"):
-        predict(lenet_checkpoint, "digits", "--data.init_args.skip_unreadable", "true")
-    (run,) = run_folders(in_tmp_dir / "lightning_logs")
+        predicted = predict(lenet_checkpoint, "digits", "--data.init_args.skip_unreadable", "true")
+    run = Path(predicted.trainer.log_dir)
     assert "digits/notes.txt" not in [r["file"] for r in csv_rows(run)]
     assert len(csv_rows(run)) == 3
 
 
 def test_missing_predict_path_is_a_clear_error(lenet_checkpoint, in_tmp_dir):
+    before = evaluations_of(lenet_checkpoint)
     with pytest.raises(ValueError) as raised:
         predict(lenet_checkpoint, "my_digits")
     error = root_cause(raised.value)
     assert isinstance(error, FileNotFoundError)
     assert "predict_path my_digits: no such file or folder" in str(error)
-    assert run_folders(in_tmp_dir / "lightning_logs") == []
+    assert evaluations_of(lenet_checkpoint) == before
+    assert all_run_folders(in_tmp_dir) == []

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.trainer.states import TrainerFn
 from matplotlib.figure import Figure
 from torch.utils.hooks import RemovableHandle
 from torchmetrics.classification import MulticlassConfusionMatrix
@@ -17,6 +19,8 @@ from models.tasks import ClassificationTask
 MAX_CLASSES_WITH_COUNTS = 20
 INCHES_PER_CLASS = 0.6
 MIN_FIGURE_INCHES = 5.0
+#: The figure titles' names of the splits.
+SPLIT_NAMES = {"val": "validation", "test": "test"}
 
 
 class ConfusionMatrixFigure(L.Callback):
@@ -26,7 +30,8 @@ class ConfusionMatrixFigure(L.Callback):
     costs no second forward pass and needs nothing from the task's ``validation_step``. Counts are
     accumulated in a torchmetrics ``MulticlassConfusionMatrix`` (synced across DDP ranks) and drawn
     with its ``plot``, labelled with the datamodule's ``class_names`` when it has them. Runs of
-    other tasks (regression) are left alone.
+    other tasks (regression) are left alone. The title says which weights were evaluated: the epoch
+    during training; the checkpoint's epoch in ``validate`` and ``test``.
 
     Args:
         every_n_epochs: Draw the validation matrix every this many epochs; 0 turns the callback off
@@ -42,6 +47,7 @@ class ConfusionMatrixFigure(L.Callback):
         self._matrix: MulticlassConfusionMatrix | None = None
         self._hook: RemovableHandle | None = None
         self._logits: torch.Tensor | None = None
+        self._checkpoint_epoch: int | None = None
 
     # --- validation and test share everything but the tag --------------------------------------------
     def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -65,6 +71,16 @@ class ConfusionMatrixFigure(L.Callback):
 
     def on_test_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._finish(trainer, "test")
+
+    def on_load_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        """Note the epoch of the checkpoint ``--ckpt_path`` loads (``validate``/``test`` restore no
+        loop, so ``trainer.current_epoch`` is 0 there)."""
+        self._checkpoint_epoch = checkpoint.get("epoch")
+
+    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        self._checkpoint_epoch = None
 
     # --- the work ------------------------------------------------------------------------------------
     def _start(self, pl_module: L.LightningModule) -> None:
@@ -95,11 +111,21 @@ class ConfusionMatrixFigure(L.Callback):
         if writer is not None:
             names = getattr(trainer.datamodule, "class_names", None)
             labels = list(names) if names is not None and len(names) == len(counts) else None
-            title = f"{split} confusion matrix (rows: true class), epoch {trainer.current_epoch}"
+            title = f"{SPLIT_NAMES[split]} confusion matrix (rows: true class)\n{self._weights(trainer)}"
             writer.add_figure(
                 f"confusion_matrix/{split}", self._figure(counts, labels, title), trainer.global_step
             )
         self._matrix = None
+
+    def _weights(self, trainer: L.Trainer) -> str:
+        """Which weights the matrix is of: ``epoch 3`` in training, ``checkpoint epoch 7`` after."""
+        if trainer.state.fn == TrainerFn.FITTING:
+            return f"epoch {trainer.current_epoch}"
+        if trainer.ckpt_path is None:
+            return "weights not loaded from a checkpoint"
+        if self._checkpoint_epoch is None:
+            return f"checkpoint {Path(trainer.ckpt_path).name}"
+        return f"checkpoint epoch {self._checkpoint_epoch}"
 
     def _figure(self, counts: torch.Tensor, labels: list[str] | None, title: str) -> Figure:
         # A bare Figure (not pyplot): no GUI backend and no global figure list, safe in any process.
