@@ -36,10 +36,9 @@ def reserve_evaluation_folder(stage: str, ckpt_path: str | None, experiment_dir:
 
 
 def results_line(stage: str, folder: Path) -> str | None:
-    """``Test results: <folder> (metrics.csv, TensorBoard)``: where ``validate``/``test`` wrote, or None
-    when the stage wrote no results there (every logger off)."""
-    written = ["metrics.csv"] if (folder / "metrics.csv").is_file() else []
-    written += ["TensorBoard"] if any(folder.glob("events.out.tfevents.*")) else []
-    if not written:
+    """``Test results: <folder>``: where ``validate``/``test`` wrote their metrics (``metrics.csv``,
+    TensorBoard events), or None when the stage wrote none there (every logger off). Short enough for
+    an 80-column terminal with the usual experiment names."""
+    if not (folder / "metrics.csv").is_file() and not any(folder.glob("events.out.tfevents.*")):
         return None
-    return f"{RESULTS_LABELS[stage]}: {folder} ({', '.join(written)})"
+    return f"{RESULTS_LABELS[stage]}: {folder}"

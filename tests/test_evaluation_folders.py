@@ -77,7 +77,7 @@ def test_each_stage_is_filed_under_the_training_run(stage: str, which: str, in_w
     )
     events = EventAccumulator(str(folder)).Reload()
     assert f"{prefix}/mse" in events.Tags()["scalars"]
-    assert f"{LABELS[stage]}: {folder} (metrics.csv, TensorBoard)" in caplog.text
+    assert f"{LABELS[stage]}: {folder}\n" in caplog.text
 
 
 def test_best_and_last_still_find_the_training_run_after_evaluations(in_workdir: Path):
