@@ -65,7 +65,8 @@ def test_sweep_runs_ordinary_fits_with_the_drawn_values(swept: Path) -> None:
         config = yaml.safe_load((swept / row["run_folder"] / "config.yaml").read_text())
         assert Path(row["run_folder"]).parent == FOLDER  # one ordinary run folder per trial
         assert config["model"]["init_args"]["optimizer"]["init_args"]["lr"] == float(row[LR])
-        assert config["data"]["init_args"]["batch_size"] == int(row["data.init_args.batch_size"])
+        chunk_size = config["model"]["init_args"]["steps"]["init_args"]["chunk_size"]
+        assert chunk_size == int(row["model.init_args.steps.init_args.chunk_size"])
         assert config["model"]["init_args"]["net"]["init_args"]["hidden_sizes"] == yaml.safe_load(
             row["model.init_args.net.init_args.hidden_sizes"]
         )
