@@ -11,13 +11,8 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 from torch import Tensor
 from typing_extensions import override
 
-from litzoo.callbacks.csv_rows import RowsCSV
-from litzoo.callbacks.epoch_rows import EPOCH, STEP, EpochRows
+from litzoo.callbacks.epoch_rows import EPOCH, EpochRows
 from litzoo.compat import csv_experiment_keeping_metrics
-
-METRICS_FILE = ExperimentWriter.NAME_METRICS_FILE  # metrics.csv
-#: Values of tags logged at more than one step of an epoch, one row per step (only such runs have it).
-STEPS_FILE = "metrics_steps.csv"
 
 
 class ResumableCSVLogger(CSVLogger):
@@ -65,11 +60,7 @@ class ResumableCSVLogger(CSVLogger):
         if epoch is not None:
             values[EPOCH] = epoch
         if self._rows is None:
-            folder = Path(self.log_dir)
-            self._rows = EpochRows(
-                RowsCSV(folder / METRICS_FILE, leading=(EPOCH, STEP)),
-                RowsCSV(folder / STEPS_FILE, leading=(STEP, EPOCH)),
-            )
+            self._rows = EpochRows.in_folder(Path(self.log_dir))
         self._rows.add(values, self._calls if step is None else step)  # no step: count calls, as Lightning
         self._calls += 1
 

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
 Row = Mapping[str, object]
-#: The temporary file beside a CSV that is being replaced whole; :func:`~litzoo.faults.remove_unfinished_saves`
-#: deletes one that a crash left behind.
+#: The temporary file beside a CSV being replaced whole (``remove_unfinished_saves`` in
+#: :mod:`litzoo.faults.atomic_io` deletes one that a crash left behind).
 TEMP_NAME = ".{name}.tmp"
 
 

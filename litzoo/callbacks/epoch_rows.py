@@ -21,10 +21,14 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Mapping
+from pathlib import Path
 
 from litzoo.callbacks.csv_rows import Row, RowsCSV
 
 EPOCH, STEP = "epoch", "step"
+METRICS_FILE = "metrics.csv"
+#: Values of tags logged at more than one step of an epoch, one row per step (only such runs have it).
+STEPS_FILE = "metrics_steps.csv"
 
 
 class EpochWindow:
@@ -62,6 +66,11 @@ class EpochWindow:
 
 class EpochRows:
     """Turns ``log_metrics`` calls into the rows of two :class:`RowsCSV` files (see the module)."""
+
+    @classmethod
+    def in_folder(cls, folder: Path) -> EpochRows:
+        """The rows of ``folder/metrics.csv`` and ``folder/metrics_steps.csv``, continuing existing files."""
+        return cls(RowsCSV(folder / METRICS_FILE, (EPOCH, STEP)), RowsCSV(folder / STEPS_FILE, (STEP, EPOCH)))
 
     def __init__(self, epochs: RowsCSV, steps: RowsCSV) -> None:
         self._epochs, self._steps = epochs, steps
