@@ -61,7 +61,7 @@ class ResumableCSVLogger(CSVLogger):
             values[EPOCH] = epoch
         if self._rows is None:
             self._rows = EpochRows.in_folder(Path(self.log_dir))
-        self._rows.add(values, self._calls if step is None else step)  # no step: count calls, as Lightning
+        self._rows.add(values, self._calls if step is None else step)  # no step: the call's number
         self._calls += 1
 
     @override

@@ -7,9 +7,10 @@ values, and the rows have to be inferred from two facts of how it calls.
   (``on_epoch=True``: the tasks' ``train/*``, ``val/*``, ``test/*``) come when a loop ends: validation's,
   then training's, both at the epoch's last step.
 - Values a callback logs come without one: ``LearningRateMonitor`` logs the learning rate when an
-  epoch starts (and, with ``logging_interval: step`` or a scheduler stepped per batch, at the batches
-  it logs). Such values are kept until the next ``self.log`` values say which epoch they belong to:
-  no other values of an epoch come before its own.
+  epoch starts and, for an optimizer without a scheduler or with one stepped per batch, every
+  ``log_every_n_steps`` batches. Such values wait for the next ``self.log`` values, whose epoch is
+  theirs: an epoch's callback values come after the previous epoch's last ``self.log`` values (every
+  epoch ends with its ``train/*``) and before its own.
 
 The row of an epoch holds each value's epoch figure: a module's value as it stands at the epoch's end
 (its last), a callback's as the epoch started (its first, the epoch's learning rate). A tag logged at
@@ -116,7 +117,7 @@ class EpochRows:
         if not windows:
             return
         self._epochs.write(self._epoch_row, [window.row() for window in windows])
-        first = windows[0].written_steps
+        first = windows[0].written_steps  # only the first can have rows on disk: the others are new
         step_rows = [
             row for i, window in enumerate(windows) for row in window.step_rows(first if i == 0 else 0)
         ]
