@@ -97,9 +97,8 @@ class RowsCSV:
         if self._columns:
             with self.path.open(newline="") as file:
                 earlier = list(csv.DictReader(file))
-        kept = earlier[
-            : len(earlier) - len(self._offsets) + start
-        ]  # rows of earlier runs, and ours before start
+        # The rows of earlier runs, then ours before start.
+        kept = earlier[: len(earlier) - len(self._offsets) + start]
         others = (set(self._columns or ()) | names) - set(self._leading)
         self._columns = [*self._leading, *sorted(others)]
         self.path.parent.mkdir(parents=True, exist_ok=True)
