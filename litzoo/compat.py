@@ -11,7 +11,6 @@ breaks one test here instead of a training run.
 
 from __future__ import annotations
 
-import csv
 from collections.abc import Callable
 from typing import Any
 
@@ -64,30 +63,24 @@ def save_unmonitored_checkpoint(checkpoint: ModelCheckpoint, trainer: L.Trainer)
 
 
 # --- CSVLogger --------------------------------------------------------------------------------------
-class _AppendingExperimentWriter(ExperimentWriter):
-    """Lightning's CSV writer minus the deletion of an existing ``metrics.csv`` when it starts.
-
-    It adopts the existing file's header as the known columns, so the first save appends below the
-    old rows, and a column that appears later widens the file without dropping anything.
-    """
+class _MetricsKeepingExperimentWriter(ExperimentWriter):
+    """Lightning's CSV writer minus the deletion of an existing ``metrics.csv`` when it starts."""
 
     def _check_log_dir_exists(self) -> None:  # Lightning's deletes the file (and warns about it)
-        if not self._fs.isfile(self.metrics_file_path):
-            return
-        with self._fs.open(self.metrics_file_path, "r", newline="") as file:
-            self.metrics_keys = next(csv.reader(file), [])
+        return
 
 
-def appending_csv_experiment(logger: CSVLogger) -> ExperimentWriter:
-    """The CSV writer of ``logger``, created on first use as one that appends to an existing ``metrics.csv``.
+def csv_experiment_keeping_metrics(logger: CSVLogger) -> ExperimentWriter:
+    """The CSV writer of ``logger`` (it writes ``hparams.yaml``), created on first use without deleting ``metrics.csv``.
 
-    Touches ``ExperimentWriter._check_log_dir_exists`` (overridden: Lightning's deletes the file a
-    resumed run continues), the writer's ``_fs`` and the logger's ``_experiment`` cache, which
-    ``finalize`` and ``save`` read. No public API: the writer class is fixed inside
-    ``CSVLogger.experiment`` and deletes the file in its constructor.
+    :class:`~litzoo.callbacks.ResumableCSVLogger` writes ``metrics.csv`` itself and continues it when a
+    run resumes. Touches ``ExperimentWriter._check_log_dir_exists`` (overridden: Lightning's deletes
+    the file a resumed run continues) and the logger's ``_experiment`` cache, which Lightning's
+    ``CSVLogger`` reads. No public API: the writer class is fixed inside ``CSVLogger.experiment`` and
+    deletes the file in its constructor.
     """
     if logger._experiment is None:
-        logger._experiment = _AppendingExperimentWriter(log_dir=logger.log_dir)
+        logger._experiment = _MetricsKeepingExperimentWriter(log_dir=logger.log_dir)
     return logger._experiment
 
 

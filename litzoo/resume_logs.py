@@ -3,14 +3,14 @@
 A run resumes from a checkpoint's global step ``G`` and logs every step from ``G`` on again (the
 replayed epoch of ``interrupted.ckpt``, or whatever a crashed run did after its ``last.ckpt``), so
 values logged at steps ``>= G`` before the resume would appear twice, the earlier ones from a run
-that no longer exists. ``metrics.csv`` loses those rows; TensorBoard gets ``purge_step=G``, with which
-its writer marks the restart and TensorBoard hides the older events at those steps.
+that no longer exists. ``metrics.csv`` and ``metrics_steps.csv`` lose those rows (an epoch's row has
+the epoch's last step); TensorBoard gets ``purge_step=G``, with which its writer marks the restart
+and TensorBoard hides the older events at those steps.
 """
 
 from __future__ import annotations
 
 import csv
-import os
 import re
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,9 @@ from typing import Any
 import torch
 from jsonargparse import Namespace
 
-METRICS_FILE = "metrics.csv"
+from litzoo.callbacks.csv_rows import replace_csv
+from litzoo.callbacks.epoch_rows import METRICS_FILE, STEPS_FILE
+
 #: Lightning's SLURM requeue checkpoints, ``hpc_ckpt_<K>.ckpt``: a requeued job resumes from the highest K.
 HPC_CHECKPOINT = re.compile(r"^hpc_ckpt_(\d+)\.ckpt$")
 TENSORBOARD_LOGGER = "TensorBoardLogger"
@@ -37,18 +39,14 @@ def drop_rows_from_step(metrics_csv: Path, step: int) -> int:
     kept = [row for row in rows if not row.get("step") or int(float(row["step"])) < step]
     if len(kept) == len(rows):
         return 0
-    temporary = metrics_csv.with_name(f".{metrics_csv.name}.tmp")
-    with temporary.open("w", newline="") as file:
-        writer = csv.DictWriter(file, fieldnames=header)
-        writer.writeheader()
-        writer.writerows(kept)
-    os.replace(temporary, metrics_csv)
+    replace_csv(metrics_csv, header, kept)
     return len(rows) - len(kept)
 
 
 def log_each_step_once(run_dir: Path, loggers: list[Namespace], resumed_step: int) -> None:
     """Prepare the run folder and logger configs of a run that resumes at global step ``resumed_step``."""
-    drop_rows_from_step(run_dir / METRICS_FILE, resumed_step)
+    for name in (METRICS_FILE, STEPS_FILE):
+        drop_rows_from_step(run_dir / name, resumed_step)
     for logger in loggers:
         if logger.class_path.endswith(TENSORBOARD_LOGGER) and logger.init_args.get("purge_step") is None:
             logger.init_args.purge_step = resumed_step

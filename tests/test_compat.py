@@ -6,7 +6,6 @@ A failure here names the attribute a release renamed, removed or changed; fix th
 
 from __future__ import annotations
 
-import csv
 import warnings
 
 import lightning as L
@@ -82,7 +81,7 @@ def test_checkpoint_step_and_unscheduled_save(tmp_path):
 
 
 # --- CSVLogger --------------------------------------------------------------------------------------
-def test_csv_writer_appends_to_an_existing_metrics_file(tmp_path):
+def test_csv_writer_keeps_an_existing_metrics_file(tmp_path):
     has(ExperimentWriter, "_check_log_dir_exists")
     logger = CSVLogger(tmp_path, name="run", version=0)
     has(logger, "_experiment")
@@ -91,14 +90,12 @@ def test_csv_writer_appends_to_an_existing_metrics_file(tmp_path):
     metrics.write_text("a,step\n1.0,0\n")
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # Lightning's writer warns that it will delete the file
-        writer = compat.appending_csv_experiment(logger)
+        writer = compat.csv_experiment_keeping_metrics(logger)
     assert logger.experiment is writer, "CSVLogger no longer caches its writer in _experiment"
-    logger.log_metrics({"b": 2.0}, step=1)
-    logger.finalize("success")
-    with metrics.open(newline="") as file:
-        rows = list(csv.DictReader(file))
-    assert rows == [{"a": "1.0", "b": "", "step": "0"}, {"a": "", "b": "2.0", "step": "1"}], (
-        "ExperimentWriter._check_log_dir_exists override no longer keeps the existing rows"
+    writer.log_hparams({"width": 3})
+    assert (metrics.parent / ExperimentWriter.NAME_HPARAMS_FILE).is_file()
+    assert metrics.read_text() == "a,step\n1.0,0\n", (
+        "ExperimentWriter._check_log_dir_exists override no longer keeps the existing metrics.csv"
     )
 
 
