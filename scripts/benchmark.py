@@ -13,7 +13,8 @@ Two kinds of case:
   ``loss.item()`` per step, one forward pass over the validation set per epoch), the same recipe
   hand-optimized (``scripts/sin_fast_loop.py``: batches sliced from in-memory tensors), and
   ``scripts/train.py fit --config configs/regression/mlp.yaml`` (the README's first command) exactly as
-  a user runs them (progress bar on).
+  a user runs them (progress bar on); the note gives each variant's best validation MSE and its peak
+  resident memory (median, and against the tutorial loop's).
 * step cases (``lenet5``, ``simple_cnn``, ``my_cnn``, ``resnet18``, ``lstm``): train steps/s in this
   process of (a) litzoo: the model, data and trainer exactly as ``scripts/train.py`` builds them from
   the config (same callbacks, TensorBoard + CSV loggers, progress bar on), validation off, timed
@@ -98,13 +99,23 @@ class Row:
 
 
 # --- sin(1/x), whole processes ----------------------------------------------------------------------
-def timed_process(command: list[str], cwd: Path) -> tuple[float, str]:
+def timed_process(command: list[str], cwd: Path) -> tuple[float, float, str]:
+    """Run ``command`` to its end: (wall seconds, peak resident memory in MiB, stdout + stderr).
+
+    The peak is the process's own ``ru_maxrss`` (from ``os.wait4``, not the children's total that
+    ``getrusage`` keeps), so interleaved variants do not inherit each other's peaks.
+    """
     start = time.perf_counter()
-    result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - start
-    if result.returncode != 0:
-        raise RuntimeError(f"{' '.join(command)} failed:\n{result.stderr[-3000:]}")
-    return wall, result.stdout + result.stderr
+    with tempfile.TemporaryFile("w+") as out:
+        process = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, text=True)
+        _, status, usage = os.wait4(process.pid, 0)
+        wall = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        output = out.read()
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command)} failed:\n{output[-3000:]}")
+    return wall, usage.ru_maxrss / 1024, output  # ru_maxrss is in KiB on Linux
 
 
 def sin_end_to_end(epochs: int, repeats: int, workdir: Path) -> list[Row]:
@@ -125,14 +136,21 @@ def sin_end_to_end(epochs: int, repeats: int, workdir: Path) -> list[Row]:
         for name in variants
     }
     best: dict[str, list[float]] = {name: [] for name in variants}
+    peak: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(repeats):
         for name, command in variants.items():
-            wall, output = timed_process(command, workdir)
+            wall, peak_mib, output = timed_process(command, workdir)
             rows[name].samples.append(wall)
+            peak[name].append(peak_mib)
             match = SIN_BEST.search(output) or re.search(r'"best_val_mse": ([0-9.eE+-]+)', output)
             best[name].append(float(match.group(1)) if match else float("nan"))
+    reference_peak = statistics.median(peak[next(iter(variants))])
     for name, row in rows.items():
-        row.note = f"best val MSE {statistics.median(best[name]):.2e}"
+        peak_mib = statistics.median(peak[name])
+        row.note = (
+            f"best val MSE {statistics.median(best[name]):.2e}; "
+            f"peak memory {peak_mib:.0f} MiB ({peak_mib / reference_peak:.2f}x)"
+        )
     return list(rows.values())
 
 

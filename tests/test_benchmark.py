@@ -39,3 +39,20 @@ def test_step_case_writes_every_variant_against_the_plain_loop(in_tmp_dir, monke
     assert not out.with_suffix(".tmp").exists()
     # Its training runs wrote into its own temporary folder, not among the user's runs.
     assert sorted(p.name for p in in_tmp_dir.iterdir()) == ["results"]
+
+
+def test_sin_case_times_whole_processes_and_notes_their_peak_memory(in_tmp_dir):
+    out = in_tmp_dir / "bench.md"
+    benchmark.main(["--cases", "sin", "--sin-epochs", "2", "--repeats", "1", "--out", str(out)])
+    rows = [line.split(" | ") for line in out.read_text().splitlines() if line.startswith("| sin(1/x)")]
+    assert [row[1] for row in rows] == [
+        "tutorial loop, as written (Dataset + DataLoader)",
+        "hand-optimized plain loop (in-memory batches)",
+        "litzoo regression/mlp.yaml",
+    ]
+    notes = [re.search(r"best val MSE (\S+); peak memory (\d+) MiB \((\d+\.\d\d)x\)", row[5]) for row in rows]
+    assert all(notes), [row[5] for row in rows]
+    assert notes[0][3] == "1.00"  # the tutorial loop is the memory reference
+    # Each process's own peak: a Python process with torch imported takes tens of MiB at least.
+    assert all(int(note[2]) > 50 for note in notes)
+    assert all(float(note[1]) > 0 for note in notes)
