@@ -1,22 +1,18 @@
-"""scripts/results.py trains each config, tests its best-by-validation checkpoint, and writes the table;
-scripts/readme_figures.py saves a run's TensorBoard images."""
+"""scripts/results.py trains each config, tests its best-by-validation checkpoint, and writes the table."""
 
 from __future__ import annotations
 
 import csv
 from pathlib import Path
 
-import numpy
 import pytest
 import torch
 import yaml
-from PIL import Image
-from torch.utils.tensorboard import SummaryWriter
 
 from litzoo.checkpoint_lookup import best_checkpoint
 from litzoo.cli import cli_main
 from litzoo.dataset_files import write_mnist
-from scripts import readme_figures, results
+from scripts import results
 from tests.conftest import CONFIGS, QUIET, REPO_ROOT
 
 CONFIG_NAMES = ("simple_cnn", "mlp")
@@ -79,30 +75,3 @@ def test_table_has_one_row_per_config_with_its_figures(table):
         assert cells[3] == f"{EPOCHS} of {recipe}"
         accuracies = torch.tensor([r.test for r in result.runs]) * 100
         assert cells[7] == f"{accuracies.mean():.2f} ± {accuracies.std():.2f}% |"
-
-
-def test_readme_figures_saves_each_tags_latest_image(tmp_path):
-    writer = SummaryWriter(str(tmp_path / "run"))
-    old = torch.zeros(3, 8, 8, dtype=torch.uint8)
-    new = torch.randint(0, 256, (3, 8, 8), dtype=torch.uint8)
-    writer.add_image("samples/train", old, global_step=0)
-    writer.add_image("samples/train", new, global_step=5)
-    writer.add_image("confusion_matrix/test", torch.ones(3, 4, 6), global_step=5)
-    writer.close()
-    written = readme_figures.main([str(tmp_path / "run"), "--out", str(tmp_path / "images"), "--prefix", "x"])
-    assert [p.name for p in written] == ["x_samples_train.png", "x_confusion_matrix_test.png"]
-    saved = torch.from_numpy(numpy.array(Image.open(written[0]))).permute(2, 0, 1)
-    assert torch.equal(saved, new)  # the latest one, pixel for pixel
-    assert Image.open(written[1]).size == (6, 4)
-
-
-def test_readme_figures_names_missing_tags_and_writes_nothing(tmp_path, capsys):
-    writer = SummaryWriter(str(tmp_path / "run"))
-    writer.add_image("samples/train", torch.zeros(3, 8, 8))
-    writer.close()
-    with pytest.raises(SystemExit):
-        readme_figures.main([str(tmp_path / "run"), "--out", str(tmp_path / "images"), "--prefix", "x"])
-    assert (
-        "no image logged as confusion_matrix/test (its image tags: samples/train)" in capsys.readouterr().err
-    )
-    assert not (tmp_path / "images").exists()
