@@ -81,7 +81,9 @@ def test_redirected_output_has_plain_lines_and_the_last_epoch(in_tmp_dir, tmp_pa
     text = log.read_text()
     lines = [line for line in text.splitlines() if line.startswith("epoch ")]
     assert 1 <= len(lines) <= epochs
-    assert re.match(rf"epoch {epochs}/{epochs}  loss \S+  val/mse \S+  best \S+  \(\d+\.\d s\)$", lines[-1])
+    assert re.match(
+        rf"epoch {epochs}/{epochs}  loss \S+  val/mse \S+  best \S+  \((\d+ ms|\d+\.\d s)\)$", lines[-1]
+    )
     assert "\r" not in text and "█" not in text and "it/s" not in text
 
 
@@ -131,3 +133,9 @@ def test_bar_fits_in_80_columns(in_tmp_dir):
     assert bars and re.search(r"loss=[0-9.e+-]+, val/mse=[0-9.e+-]+, best=[0-9.e+-]+$", bars[-1].rstrip())
     too_wide = [part for part in drawn if len(part) > 80 and "checkpoint:" not in part]
     assert not too_wide
+
+
+def test_epoch_duration_in_milliseconds_below_a_second():
+    from litzoo.callbacks.epoch_lines import duration
+
+    assert (duration(0.0153), duration(0.9994), duration(2.34)) == ("15 ms", "999 ms", "2.3 s")
