@@ -23,9 +23,12 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 #: Floating-point operations per training step (forward and backward) below which one thread is used.
-#: Measured with ``scripts/cpu_threads.py`` (README "Speed"): every config below it trains at least as
-#: fast with one thread as with two on the 2-core machine, quiet.
-ONE_THREAD_BELOW_FLOPS = 200e6
+#: Measured with ``scripts/cpu_threads.py`` on the quiet 2-core machine (``results/cpu_threads.md``):
+#: the sin(1/x) MLP (3.2 MFLOP) steps faster on one thread than on two, the sequence LSTM (10 MFLOP)
+#: as fast; from the MNIST MLP (64 MFLOP) up, two threads are faster (LeNet-5, 145 MFLOP: 3.8 ms
+#: against 6.1). On a machine whose cores other processes use, one thread is better for those too:
+#: set ``OMP_NUM_THREADS=1`` there (README "Speed").
+ONE_THREAD_BELOW_FLOPS = 30e6
 #: Samples the FLOPs are counted on; scaled to the step's batch (these nets' cost is linear in it).
 COUNTED_SAMPLES = 2
 THREADS_VARIABLE = "OMP_NUM_THREADS"

@@ -10,7 +10,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 from litzoo.cli import cli_main
 from litzoo.cpu_threads import ONE_THREAD_BELOW_FLOPS, THREADS_VARIABLE, set_cpu_threads, training_step_flops
-from models import Feedforward, RecurrentNet
+from models import Feedforward, LeNet5, RecurrentNet
 from tests.conftest import CONFIGS, QUIET
 
 TINY = ["--config", str(CONFIGS / "regression" / "mlp.yaml"), "--trainer.max_epochs", "1", *QUIET]
@@ -62,3 +62,10 @@ def test_recurrent_layers_are_counted():
         net(inputs).sum().backward()
     weights = sum(p.numel() for name, p in net.recurrent.named_parameters() if name.startswith("weight"))
     assert training_step_flops(net, inputs) >= counter.get_total_flops() + 6 * weights * 4 * 28
+
+
+def test_lenet5_at_batch_64_keeps_pytorchs_threads(restore_threads):
+    """Measured (results/cpu_threads.md): two threads step LeNet-5 faster on a quiet 2-core machine."""
+    net = LeNet5(input_shape=(1, 32, 32), num_outputs=10)
+    set_cpu_threads(None, net, (1, 32, 32), batch_size=64)
+    assert torch.get_num_threads() == 2
