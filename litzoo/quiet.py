@@ -26,14 +26,17 @@ HARMLESS_WARNINGS: tuple[tuple[str, str], ...] = (
 )
 #: Lightning's informational lines that advertise rather than inform.
 ADVERTS = ("💡 Tip:",)
+#: Lightning's informational lines that repeat the line before them: an evaluation prints
+#: "Restoring states from the checkpoint path at X", then "Loaded model weights from the checkpoint at X".
+REPEATS = ("Loaded model weights from the checkpoint at",)
 RANK_ZERO_LOGGER = "lightning.pytorch.utilities.rank_zero"
 
 
 class DropAdverts(logging.Filter):
-    """Drops log records whose message starts with one of :data:`ADVERTS`."""
+    """Drops log records whose message starts with one of :data:`ADVERTS` or :data:`REPEATS`."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not str(record.msg).startswith(ADVERTS)
+        return not str(record.msg).startswith((*ADVERTS, *REPEATS))
 
 
 def silence_known_noise() -> None:

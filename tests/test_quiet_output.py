@@ -18,7 +18,9 @@ SMALL += [
     "--data.init_args.test_size",
     "64",
 ]
-NOISE = ("Tip:", "litlogger", "LeafSpec", "logging interval", "dirpath has changed", "Warning")
+NOISE = (
+    "Tip:", "litlogger", "LeafSpec", "logging interval", "dirpath has changed", "Warning", "Loaded model weights",
+)  # fmt: skip
 
 
 def litzoo(*args: str, cwd) -> str:
@@ -42,6 +44,13 @@ def transcripts(tmp_path_factory) -> dict[str, str]:
 def test_no_noise(transcripts, command):
     printed = transcripts[command]
     assert [word for word in NOISE if word in printed] == [], printed
+
+
+def test_an_evaluation_names_its_checkpoint_once_per_source(transcripts):
+    """litzoo's ``--ckpt_path best: X`` line, then Lightning's "Restoring states ... at X"; not a third."""
+    for command in ("test", "predict"):
+        lines = [line for line in transcripts[command].splitlines() if "best-epoch=" in line]
+        assert len(lines) == 2, lines
 
 
 def test_the_summary_lists_the_nets_layers_not_metric_objects(transcripts):
