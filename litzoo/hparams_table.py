@@ -76,15 +76,24 @@ def served_hparams(logdir: str | os.PathLike) -> HParamsTable:
         Session(
             trial=group.name,
             hparams={name: plain_value(value) for name, value in group.hparams.items()},
-            metrics={metric.name.tag: metric.value for metric in group.metric_values},
+            metrics={metric_column(metric.name): metric.value for metric in group.metric_values},
         )
         for group in groups.session_groups
     ]
     return HParamsTable(
         hparams=[info.name for info in experiment.hparam_infos],
-        metrics=[info.name.tag for info in experiment.metric_infos],
+        metrics=[metric_column(info.name) for info in experiment.metric_infos],
         sessions=sessions,
     )
+
+
+def metric_column(name: api_pb2.MetricName) -> str:
+    """A metric column's name: its tag, after the sub-run it comes from when that is not the run itself.
+
+    A run's evaluations are sub-runs (``version_0/test_0``), whose scalars the plugin serves as the
+    run's metrics in their own group: ``test_0/test/mse``, and ``test_0/epoch`` beside ``epoch``.
+    """
+    return f"{name.group}/{name.tag}" if name.group else name.tag
 
 
 def plain_value(value: struct_pb2.Value) -> Value:

@@ -97,6 +97,9 @@ def test_hparams_tab_has_one_row_per_training_run(mnist_runs):
     assert session.trial == fit_run.relative_to(logs).as_posix()
     assert session.hparams["net/hidden_sizes"] == str([HIDDEN]) and session.hparams["optimizer/lr"] == 0.01
     assert session.metrics["val/acc_best"] >= session.metrics["val/acc"]
+    # The test's scalars come beside the run's own under the sub-run's name, never in their place.
+    assert session.metrics["epoch"] == MNIST_MLP["trainer"]["max_epochs"] - 1
+    assert session.metrics["test_0/epoch"] == 0 and 0 <= session.metrics["test_0/test/acc"] <= 1
     assert "hp_metric" not in events(fit_run).Tags()["scalars"]  # no placeholder metric
 
 
