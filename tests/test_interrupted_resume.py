@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import os
+import signal
 import subprocess
 import sys
 from collections import Counter
@@ -89,7 +90,15 @@ def interrupt(
     return subprocess.run(
         [sys.executable, "-m", "litzoo", "fit", *run, *callback],
         cwd=workdir, env=environment, capture_output=True, text=True, timeout=300,
+        preexec_fn=deliverable_sigint,
     )  # fmt: skip
+
+
+def deliverable_sigint() -> None:
+    """Give the child the default SIGINT disposition, so Python turns it into KeyboardInterrupt as a
+    terminal's Ctrl+C would. A shell starts background jobs with SIGINT ignored and children inherit
+    that, so a suite run in the background (``bash .ci/run &``, nohup) would otherwise never see it."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 @pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
