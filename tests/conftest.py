@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from collections.abc import Iterator
@@ -112,3 +113,18 @@ def one_thread() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
+
+
+@pytest.fixture(autouse=True)
+def lightning_logs_reach_caplog() -> Iterator[None]:
+    """Let ``caplog`` see Lightning's (and litzoo's ``rank_zero_info``) lines in every pytest version.
+
+    ``lightning.pytorch`` stops its logger propagating to the root logger when the root had no handler
+    at import time, which depends on when the pytest version in use attaches its own (pytest 8.0, the
+    floor, attaches it later); ``caplog`` listens on the root logger.
+    """
+    logger = logging.getLogger("lightning.pytorch")
+    propagated = logger.propagate
+    logger.propagate = True
+    yield
+    logger.propagate = propagated
