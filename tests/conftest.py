@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -50,15 +51,25 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip)
 
 
+@contextlib.contextmanager
+def inside(folder: Path) -> Iterator[Path]:
+    """Run the block with ``folder`` as the working directory, and come back whatever happens.
+
+    (``contextlib.chdir`` does this from Python 3.11; litzoo supports 3.10.)
+    """
+    old = Path.cwd()
+    os.chdir(folder)
+    try:
+        yield folder
+    finally:
+        os.chdir(old)
+
+
 @pytest.fixture
 def in_tmp_dir(tmp_path: Path) -> Iterator[Path]:
     """Run the test with the working directory in a fresh temporary folder (lightning_logs/ goes there)."""
-    old = Path.cwd()
-    os.chdir(tmp_path)
-    try:
+    with inside(tmp_path):
         yield tmp_path
-    finally:
-        os.chdir(old)
 
 
 def run_folders(root: Path) -> list[Path]:

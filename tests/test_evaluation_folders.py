@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import logging
-import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,7 +15,7 @@ from datamodules import RegressionDataModule
 from litzoo.checkpoint_lookup import latest_fit_run, resolve_checkpoint
 from litzoo.cli import cli_main
 from litzoo.plot_metrics import main as plot_metrics
-from tests.conftest import QUIET, REGRESSION, TINY, all_run_folders, evaluation_folders, run_folders
+from tests.conftest import QUIET, REGRESSION, TINY, all_run_folders, evaluation_folders, inside, run_folders
 
 EVALUATE = ["--config", REGRESSION, *TINY, *QUIET]
 #: What each stage's metrics are called, and how its closing line starts.
@@ -28,23 +27,15 @@ LABELS = {"validate": "Validation results", "test": "Test results", "predict": "
 def workdir(tmp_path_factory) -> Path:
     """A folder holding one two-epoch fit of the regression config, ``lightning_logs/regression/mlp/version_0``."""
     root = tmp_path_factory.mktemp("evaluated")
-    old = Path.cwd()
-    os.chdir(root)
-    try:
+    with inside(root):
         cli_main(["fit", *EVALUATE, "--trainer.max_epochs", "2"])
-    finally:
-        os.chdir(old)
     return root
 
 
 @pytest.fixture
 def in_workdir(workdir: Path) -> Iterator[Path]:
-    old = Path.cwd()
-    os.chdir(workdir)
-    try:
+    with inside(workdir):
         yield workdir
-    finally:
-        os.chdir(old)
 
 
 EXPERIMENT = Path("lightning_logs", "regression", "mlp")

@@ -6,7 +6,6 @@ the ``lightning_logs`` folder the README's ``tensorboard --logdir lightning_logs
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from litzoo.compared_hparams import compared_hparams
 from litzoo.dataset_files import write_mnist
 from litzoo.hparams_table import served_hparams, shown
 from models.tasks import ClassificationTask, RegressionTask
-from tests.conftest import CONFIGS, QUIET, TINY, run_folders
+from tests.conftest import CONFIGS, QUIET, TINY, inside, run_folders
 
 REGRESSION = ["fit", "--config", str(CONFIGS / "regression" / "mlp.yaml"), *TINY, "--trainer.max_epochs", "2"]
 #: A small SimpleCNN with a bool argument, SGD with momentum and a scheduler, one epoch.
@@ -67,13 +66,9 @@ def logs(tmp_path_factory) -> Path:
     """``lightning_logs`` of a short regression fit and a short MNIST fit, run in one folder."""
     root = tmp_path_factory.mktemp("two_experiments")
     data = ["--data.init_args.data_dir", str(write_mnist(root / "data", n_train=300, n_test=50))]
-    old = Path.cwd()
-    os.chdir(root)
-    try:
+    with inside(root):
         cli_main([*REGRESSION, *QUIET])
         cli_main([*MNIST, *data, *QUIET])
-    finally:
-        os.chdir(old)
     return root / "lightning_logs"
 
 

@@ -18,7 +18,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from litzoo.cli import cli_main
 from litzoo.dataset_files import write_mnist
 from litzoo.faults.interrupt import SIGTERM_EXIT_CODE
-from tests.conftest import CONFIGS, PER_BATCH, QUIET, REPO_ROOT, run_folders
+from tests.conftest import CONFIGS, PER_BATCH, QUIET, REPO_ROOT, inside, run_folders
 
 EPOCHS, INTERRUPTED_EPOCH = 4, 2
 # Several shuffled batches per epoch, several validation batches, and a scheduler whose state must
@@ -60,12 +60,8 @@ def weights(run: Path) -> dict[str, torch.Tensor]:
 
 def straight_run(workdir: Path, run: list[str]) -> Path:
     """The folder of the uninterrupted run ``run``, trained in ``workdir``."""
-    old = Path.cwd()
-    os.chdir(workdir)
-    try:
+    with inside(workdir):
         cli_main(["fit", *run])
-    finally:
-        os.chdir(old)
     (folder,) = run_folders(workdir / "lightning_logs")
     return folder
 

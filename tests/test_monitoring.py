@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ from litzoo.dataset_files import write_mnist
 from litzoo.hparams_table import served_hparams
 from litzoo.monitoring import DEFAULTS_CONFIG
 from models import Feedforward, RecurrentNet, SimpleCNN
-from tests.conftest import CONFIGS, QUIET, run_folders
+from tests.conftest import CONFIGS, QUIET, inside, run_folders
 
 MNIST_SIDE = 28
 NUM_CLASSES = 10
@@ -66,17 +65,13 @@ def mnist_runs(tmp_path_factory) -> tuple[Path, Path, list[str]]:
     config.write_text(yaml.safe_dump(MNIST_MLP))
     data = ["--data.init_args.data_dir", str(write_mnist(root / "data"))]
     titles: list[str] = []
-    old = Path.cwd()
-    os.chdir(root)
-    try:
+    with inside(root):
         cli_main(["fit", "--config", str(config), *data, *QUIET])
         with pytest.MonkeyPatch.context() as patch:
             patch.setattr(
                 ConfusionMatrixFigure, "_figure", recording_titles(ConfusionMatrixFigure._figure, titles)
             )
             cli_main(["test", "--config", str(config), *data, "--ckpt_path", "best", *QUIET])
-    finally:
-        os.chdir(old)
     (fit_run,) = run_folders(root / "lightning_logs")
     return fit_run, fit_run / "test_0", titles
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -11,7 +10,7 @@ from matplotlib.image import imread
 
 from litzoo.cli import cli_main
 from litzoo.plot_metrics import main, read_csv, read_events
-from tests.conftest import CONFIGS, QUIET, run_folders
+from tests.conftest import CONFIGS, QUIET, inside, run_folders
 
 EPOCHS = 3
 TINY = [
@@ -27,16 +26,12 @@ TINY = [
 @pytest.fixture(scope="module")
 def two_runs(tmp_path_factory) -> list[Path]:
     root = tmp_path_factory.mktemp("runs")
-    old = Path.cwd()
-    os.chdir(root)
-    try:
+    with inside(root):
         for lr in ("0.01", "0.001"):
             cli_main(
                 ["fit", "--config", str(CONFIGS / "regression" / "mlp.yaml"), *TINY, *QUIET,
                  "--model.init_args.optimizer.lr", lr]
             )  # fmt: skip
-    finally:
-        os.chdir(old)
     return run_folders(root / "lightning_logs")
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +14,7 @@ from datamodules.image_files import UnreadableImageError
 from datamodules.image_framing import center_of_mass, fit_square, frame_digit
 from litzoo.cli import cli_main, root_cause
 from litzoo.dataset_files import write_mnist
-from tests.conftest import CONFIGS, QUIET, all_run_folders, evaluation_folders
+from tests.conftest import CONFIGS, QUIET, all_run_folders, evaluation_folders, inside
 
 LENET = str(CONFIGS / "mnist" / "lenet5.yaml")
 FIELD_CENTRE = 13.5  # the middle of 28 pixels numbered 0..27
@@ -98,15 +97,11 @@ def lenet_checkpoint(tmp_path_factory) -> Iterator[Path]:
     """A LeNet-5 checkpoint trained for one epoch on the tiny synthetic MNIST (absolute path)."""
     folder = tmp_path_factory.mktemp("lenet")
     data = write_mnist(folder / "data", n_train=300, n_test=20)
-    old = Path.cwd()
-    os.chdir(folder)
-    try:
+    with inside(folder):
         cli = cli_main(
             ["fit", "--config", LENET, "--data.init_args.data_dir", str(data), "--data.init_args.download",
              "false", "--data.init_args.val_size", "100", "--trainer.max_epochs", "1", *QUIET]
         )  # fmt: skip
-    finally:
-        os.chdir(old)
     yield folder / cli.trainer.checkpoint_callback.best_model_path
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import os
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 from litzoo.cli import cli_main
 from models.tasks import RegressionTask
-from tests.conftest import CONFIGS, QUIET, run_folders
+from tests.conftest import CONFIGS, QUIET, inside, run_folders
 
 CONFIG = str(CONFIGS / "regression" / "mlp.yaml")
 # 40 epochs of the tutorial setup (its own samples). On them, predicting the mean scores val MSE 0.51
@@ -36,12 +35,8 @@ def trained_run(tmp_path_factory) -> tuple[Path, object]:
     Returns the absolute run folder and the CLI object (whose paths are relative to the run's cwd).
     """
     root = tmp_path_factory.mktemp("fit")
-    old = Path.cwd()
-    os.chdir(root)
-    try:
+    with inside(root):
         cli = cli_main(["fit", *SHORT])
-    finally:
-        os.chdir(old)
     cli.trainer.checkpoint_callback.best_model_path = str(
         root / cli.trainer.checkpoint_callback.best_model_path
     )

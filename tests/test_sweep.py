@@ -21,7 +21,7 @@ from litzoo.cli import cli_main
 from litzoo.study import FINISHED, TrialSeededSampler, is_surplus
 from litzoo.sweep import main as sweep_main
 from litzoo.sweep import plan
-from tests.conftest import CONFIGS, QUIET, REPO_ROOT
+from tests.conftest import CONFIGS, QUIET, REPO_ROOT, inside
 
 CONFIG = str(CONFIGS / "regression" / "mlp.yaml")
 SPACE = str(CONFIGS / "search" / "regression_mlp.yaml")
@@ -48,12 +48,8 @@ def finished(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
 def swept(tmp_path_factory) -> Path:
     """One 4-trial sweep (2 epochs each), shared by the tests that read what it wrote; returns its cwd."""
     root = tmp_path_factory.mktemp("sweep")
-    old = Path.cwd()
-    os.chdir(root)
-    try:
+    with inside(root):
         sweep_main(SWEEP)
-    finally:
-        os.chdir(old)
     return root
 
 
