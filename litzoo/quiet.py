@@ -32,7 +32,7 @@ REPEATS = ("Loaded model weights from the checkpoint at",)
 RANK_ZERO_LOGGER = "lightning.pytorch.utilities.rank_zero"
 
 
-class DropAdverts(logging.Filter):
+class DropNoiseLines(logging.Filter):
     """Drops log records whose message starts with one of :data:`ADVERTS` or :data:`REPEATS`."""
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -44,5 +44,5 @@ def silence_known_noise() -> None:
     for message, _why in HARMLESS_WARNINGS:
         warnings.filterwarnings("ignore", message=message)
     logger = logging.getLogger(RANK_ZERO_LOGGER)
-    if not any(isinstance(f, DropAdverts) for f in logger.filters):
-        logger.addFilter(DropAdverts())
+    if not any(isinstance(f, DropNoiseLines) for f in logger.filters):
+        logger.addFilter(DropNoiseLines())
