@@ -101,6 +101,11 @@ class SequenceRegressionDataModule(InMemoryDataModule):
             tensors = (x, lengths, y) if hp.variable_length else (x, y)
             self.splits[split] = BatchedTensorDataset(*tensors)
 
-    def loader(self, split: str, shuffle: bool) -> DataLoader:
+    def loader(self, split: str, shuffle: bool, batch_size: int | None = None) -> DataLoader:
         collate = pack_batch if self.hparams.variable_length else keep_batch
-        return tensor_loader(self.splits[split], self.batch_size, shuffle=shuffle, collate_fn=collate)
+        size = batch_size or self.batch_size
+        return tensor_loader(self.splits[split], size, shuffle=shuffle, collate_fn=collate)
+
+    def batches_can_be_cut(self) -> bool:
+        """A packed batch of variable-length sequences cannot be cut into optimizer batches."""
+        return not self.hparams.variable_length

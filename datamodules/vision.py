@@ -243,8 +243,9 @@ class VisionDataModule(InMemoryDataModule):
             self.splits["test"] = self.checked_split("test", *self.load(train=False))
 
     # ----------------------------------------------------------------------------- batches
-    def loader(self, split: str, shuffle: bool) -> DataLoader:
-        return tensor_loader(self.splits[split], self.batch_size, shuffle=shuffle, **self.loader_options)
+    def loader(self, split: str, shuffle: bool, batch_size: int | None = None) -> DataLoader:
+        size = batch_size or self.batch_size
+        return tensor_loader(self.splits[split], size, shuffle=shuffle, **self.loader_options)
 
     def predict_dataloader(self) -> DataLoader:
         return self.loader("test" if self.predict_files is None else "predict", shuffle=False)

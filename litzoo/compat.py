@@ -115,6 +115,40 @@ def step_past_lightning(trainer: L.Trainer, optimizer: LightningOptimizer) -> No
     progress.increment_completed()
 
 
+def log_at_optimizer_steps(trainer: L.Trainer) -> None:
+    """Make the step Lightning logs at after this training batch the optimizer step count, as in
+    automatic optimization.
+
+    Touches ``trainer.fit_loop.epoch_loop._batches_that_stepped``, the step every logger receives
+    (and ``log_every_n_steps`` counts), which Lightning increments once per training batch after
+    logging the batch's values; set to ``global_step - 1`` here, it ends the batch at ``global_step``.
+    A task that takes many optimizer steps per batch (:class:`models.tasks.ChunkedSteps`) then logs
+    at the same x-axis positions as one that takes one, so TensorBoard curves and ``metrics.csv``
+    of the two line up, and a run resumed in the other mode continues its curves. No public API sets
+    the logging step: it is derived from the batch count.
+    """
+    trainer.fit_loop.epoch_loop._batches_that_stepped = trainer.global_step - 1
+
+
+def carry_optimizer_steps_across_modes(trainer: L.Trainer) -> None:
+    """Let ``trainer.global_step`` continue from a checkpoint saved in the other optimization mode.
+
+    Touches the two counters ``trainer.global_step`` reads, one per mode:
+    ``fit_loop.epoch_loop.automatic_optimization.optim_progress.optimizer.step.total`` and
+    ``fit_loop.epoch_loop.manual_optimization.optim_step_progress.total``. A checkpoint stores both,
+    but only the mode that trained advanced its own, so a run trained with grouped optimizer steps
+    (manual optimization, one device) and resumed on several devices (automatic) would start again
+    at step 0: step-based checkpoints, schedulers' lengths, ``max_steps`` and the logged x-axis would
+    all restart. Both counters are set to the larger. No public API sets ``global_step``.
+    """
+    epoch_loop = trainer.fit_loop.epoch_loop
+    automatic = epoch_loop.automatic_optimization.optim_progress.optimizer.step.total
+    manual = epoch_loop.manual_optimization.optim_step_progress.total
+    steps = max(automatic.completed, manual.completed)
+    for counter in (automatic, manual):
+        counter.ready = counter.completed = steps
+
+
 # --- checkpoint contents and SLURM requeue -----------------------------------------------------------
 def checkpoint_contents(trainer: L.Trainer) -> dict[str, Any]:
     """The dict ``trainer.save_checkpoint`` would write now (weights, optimizers, loops, callbacks' state).

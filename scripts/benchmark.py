@@ -18,9 +18,9 @@ Two kinds of case:
 * step cases (``lenet5``, ``simple_cnn``, ``my_cnn``, ``resnet18``, ``lstm``): train steps/s in this
   process of (a) litzoo: the model, data and trainer exactly as ``scripts/train.py`` builds them from
   the config (same callbacks, TensorBoard + CSV loggers, progress bar on), validation off, timed
-  between training batches; for the small models (``lenet5``, ``simple_cnn``, ``lstm``) also with
-  ``configs/speed/chunked.yaml`` composed (optimizer steps of ``--batch-size`` inside loader batches
-  16 times larger); (b) the reference: a plain PyTorch loop with the same net, optimizer, gradient
+  between training batches (on one device that is grouped optimizer steps, ``litzoo/grouped_steps.py``);
+  for the small models (``lenet5``, ``simple_cnn``, ``lstm``) also with ``--steps_per_load 1``, one
+  Lightning step per batch (what several devices run); (b) the reference: a plain PyTorch loop with the same net, optimizer, gradient
   clipping, batch size and in-memory data (the datamodule's own batch preprocessing, e.g. CIFAR
   augmentation); (c) the tutorial loop: torchvision dataset + per-sample transforms + ``DataLoader``
   (vision cases). Steps are optimizer steps; the runs' folders go to a temporary directory.
@@ -46,10 +46,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-import yaml
 from lightning.pytorch import Callback
 
 from litzoo.gpu_probe import skip_gpu_probing_without_gpu
+from litzoo.grouped_steps import group_optimizer_steps
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -57,7 +57,6 @@ CONFIGS = REPO_ROOT / "configs"
 TRAIN_SCRIPT = REPO_ROOT / "scripts" / "train.py"
 TUTORIAL_SCRIPT = REPO_ROOT / "scripts" / "tutorial_sin.py"
 FAST_LOOP_SCRIPT = REPO_ROOT / "scripts" / "sin_fast_loop.py"
-CHUNKED_PRESET = CONFIGS / "speed" / "chunked.yaml"
 #: Synthetic training images: enough that the default timed steps stay inside the first epoch (no
 #: epoch-end checkpoint write among them) for the MNIST cases; the CIFAR cases time fewer, slower steps.
 FAKE_MNIST_TRAIN = 20_000
@@ -71,15 +70,15 @@ class StepCase:
 
     config: str
     dataset: str  # "mnist" or "cifar10"
-    chunked: bool = False  # also time it with configs/speed/chunked.yaml (small models)
+    per_batch: bool = False  # also time it with one Lightning step per batch (small models)
 
 
 STEP_CASES: dict[str, StepCase] = {
-    "lenet5": StepCase("mnist/lenet5.yaml", "mnist", chunked=True),
-    "simple_cnn": StepCase("mnist/simple_cnn.yaml", "mnist", chunked=True),
+    "lenet5": StepCase("mnist/lenet5.yaml", "mnist", per_batch=True),
+    "simple_cnn": StepCase("mnist/simple_cnn.yaml", "mnist", per_batch=True),
     "my_cnn": StepCase("cifar10/my_cnn.yaml", "cifar10"),
     "resnet18": StepCase("cifar10/resnet18.yaml", "cifar10"),
-    "lstm": StepCase("mnist/lstm.yaml", "mnist", chunked=True),
+    "lstm": StepCase("mnist/lstm.yaml", "mnist", per_batch=True),
 }
 ALL_CASES = ("sin", *STEP_CASES)
 
@@ -159,8 +158,8 @@ class StepTimer(Callback):
     """Times optimizer steps from the first training batch that starts at or after ``warmup`` steps
     to the end of the last batch.
 
-    Counted in optimizer steps (``trainer.global_step``), not batches, so a chunked task that takes
-    16 optimizer steps per batch is measured in the same unit as an ordinary one.
+    Counted in optimizer steps (``trainer.global_step``), not batches, so grouped steps (16 optimizer
+    steps per loaded batch) are measured in the same unit as one step per batch.
     """
 
     def __init__(self, warmup: int) -> None:
@@ -204,17 +203,8 @@ def write_fake_files(dataset: str, root: Path) -> None:
         torchvision.datasets.cifar.check_integrity = lambda path, md5=None: Path(path).is_file()
 
 
-def chunks_per_batch() -> int:
-    """Optimizer steps per loader batch in ``CHUNKED_PRESET`` (1024 / 64 = 16), read from the file so
-    that a ``--batch-size`` other than 64 keeps the preset's ratio."""
-    preset = yaml.safe_load(CHUNKED_PRESET.read_text())
-    chunk_size = preset["model"]["init_args"]["steps"]["init_args"]["chunk_size"]
-    return preset["data"]["init_args"]["batch_size"] // chunk_size
-
-
-def build_cli(case: StepCase, data_dir: Path, steps: int, args: argparse.Namespace, chunked: bool = False):
-    """The CLI's model, data and trainer for ``case``; ``chunked`` composes ``configs/speed/chunked.yaml``
-    (optimizer steps of ``--batch-size`` inside loader batches as many times larger as the preset's)."""
+def build_cli(case: StepCase, data_dir: Path, steps: int, args: argparse.Namespace, per_batch: bool = False):
+    """The CLI's model, data and trainer for ``case``; ``per_batch``: with ``--steps_per_load 1``."""
     from litzoo.cli import cli_main
 
     options = [
@@ -227,26 +217,25 @@ def build_cli(case: StepCase, data_dir: Path, steps: int, args: argparse.Namespa
     ]  # fmt: skip
     if args.precision:
         options += ["--trainer.precision", args.precision]
-    if chunked:
-        options += [
-            "--config", str(CHUNKED_PRESET), "--model.init_args.steps.init_args.chunk_size", str(args.batch_size),
-            "--data.init_args.batch_size", str(chunks_per_batch() * args.batch_size),
-        ]  # fmt: skip
+    if per_batch:
+        options += ["--steps_per_load", "1"]
     return cli_main(options, run=False)
 
 
 def litzoo_steps_per_s(
-    case: StepCase, data_dir: Path, args: argparse.Namespace, chunked: bool = False
+    case: StepCase, data_dir: Path, args: argparse.Namespace, per_batch: bool = False
 ) -> float:
-    cli = build_cli(case, data_dir, args.warmup + args.steps, args, chunked)
+    cli = build_cli(case, data_dir, args.warmup + args.steps, args, per_batch)
+    # What `fit` does before training (LitzooCLI.before_fit): grouped optimizer steps where they apply.
+    group_optimizer_steps(cli.trainer, cli.model, cli.datamodule, cli.config.steps_per_load)
     timer = StepTimer(args.warmup)
     cli.trainer.callbacks.append(timer)
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     return timer.steps_per_s()
 
 
-def litzoo_chunked_steps_per_s(case: StepCase, data_dir: Path, args: argparse.Namespace) -> float:
-    return litzoo_steps_per_s(case, data_dir, args, chunked=True)
+def litzoo_per_batch_steps_per_s(case: StepCase, data_dir: Path, args: argparse.Namespace) -> float:
+    return litzoo_steps_per_s(case, data_dir, args, per_batch=True)
 
 
 def plain_steps_per_s(case: StepCase, data_dir: Path, args: argparse.Namespace) -> float:
@@ -349,8 +338,8 @@ def step_case_rows(name: str, case: StepCase, workdir: Path, args: argparse.Name
     variants: dict[str, Callable[[StepCase, Path, argparse.Namespace], float]] = {
         "litzoo (as scripts/train.py builds it)": litzoo_steps_per_s,
     }
-    if case.chunked:
-        variants["litzoo + configs/speed/chunked.yaml"] = litzoo_chunked_steps_per_s
+    if case.per_batch:
+        variants["litzoo, --steps_per_load 1 (one Lightning step per batch)"] = litzoo_per_batch_steps_per_s
     variants["plain PyTorch loop, in-memory data"] = plain_steps_per_s
     variants["tutorial loop (torchvision transforms + DataLoader)"] = tutorial_steps_per_s
     rows = {variant: Row(title, variant, "steps/s", reference="plain" in variant) for variant in variants}

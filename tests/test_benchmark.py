@@ -8,7 +8,7 @@ from scripts import benchmark
 
 
 def test_step_case_writes_every_variant_against_the_plain_loop(in_tmp_dir, monkeypatch):
-    monkeypatch.setattr(benchmark, "FAKE_MNIST_TRAIN", 3000)  # enough for two chunked batches
+    monkeypatch.setattr(benchmark, "FAKE_MNIST_TRAIN", 3000)  # enough for two grouped loads
     out = in_tmp_dir / "results" / "bench.md"
     benchmark.main(
         [
@@ -28,7 +28,7 @@ def test_step_case_writes_every_variant_against_the_plain_loop(in_tmp_dir, monke
     variants = [row[1] for row in rows]
     assert variants == [
         "litzoo (as scripts/train.py builds it)",
-        "litzoo + configs/speed/chunked.yaml",
+        "litzoo, --steps_per_load 1 (one Lightning step per batch)",
         "plain PyTorch loop, in-memory data",
         "tutorial loop (torchvision transforms + DataLoader)",
     ]

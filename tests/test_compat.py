@@ -150,6 +150,63 @@ def test_steps_past_lightning_count_like_lightning_optimizer_steps(tmp_path):
         torch.testing.assert_close(runs[True][1][name], value, rtol=0, atol=0, msg=name)
 
 
+class StepLogger(BoringModel):
+    """Logs a value every batch; in manual optimization takes two optimizer steps per batch."""
+
+    def __init__(self, manual: bool) -> None:
+        super().__init__()
+        self.automatic_optimization = not manual
+
+    def training_step(self, batch, batch_idx):
+        self.log("value", float(batch_idx), on_step=True, on_epoch=False)
+        if self.automatic_optimization:
+            return super().training_step(batch, batch_idx)
+        optimizer = self.optimizers()
+        for _ in range(2):
+            optimizer.zero_grad()
+            self.manual_backward(self.step(batch))
+            optimizer.step()
+        compat.log_at_optimizer_steps(self.trainer)
+        return None
+
+
+def test_logged_steps_follow_the_optimizer_steps(tmp_path):
+    has(quiet_trainer(tmp_path).fit_loop.epoch_loop, "_batches_that_stepped")
+    logger = CSVLogger(tmp_path)
+    trainer = quiet_trainer(tmp_path, logger=logger, max_steps=6, limit_val_batches=0, log_every_n_steps=1)
+    trainer.fit(StepLogger(manual=True))
+    logger.experiment.save()
+    lines = (tmp_path / "lightning_logs" / "version_0" / "metrics.csv").read_text().splitlines()
+    steps = [line.split(",")[1] for line in lines[1:]]  # epoch,step,value: logged after steps 2, 4, 6
+    assert steps == ["1", "3", "5"], "logging no longer reads fit_loop.epoch_loop._batches_that_stepped"
+
+
+class CarryAtTrainStart(L.Callback):
+    """Records ``global_step`` as a resumed fit starts, before and after carrying the count over."""
+
+    def on_train_start(self, trainer, pl_module) -> None:
+        self.before = trainer.global_step
+        compat.carry_optimizer_steps_across_modes(trainer)
+        self.after = trainer.global_step
+
+
+def test_the_step_count_carries_over_to_the_other_optimization_mode(tmp_path):
+    epoch_loop = quiet_trainer(tmp_path).fit_loop.epoch_loop
+    has(epoch_loop.automatic_optimization.optim_progress.optimizer.step, "total")
+    has(epoch_loop.manual_optimization.optim_step_progress, "total")
+    for saved_manual in (True, False):
+        first = quiet_trainer(tmp_path, max_steps=4, limit_val_batches=0)
+        first.fit(StepLogger(manual=saved_manual))
+        checkpoint = tmp_path / f"saved_manual_{saved_manual}.ckpt"
+        first.save_checkpoint(checkpoint)
+        carry = CarryAtTrainStart()
+        resumed = quiet_trainer(tmp_path, max_steps=6, limit_val_batches=0, callbacks=[carry])
+        resumed.fit(StepLogger(manual=not saved_manual), ckpt_path=checkpoint)
+        assert carry.before == 0, "the checkpoint's step counters are no longer one per optimization mode"
+        assert carry.after == 4, "trainer.global_step no longer reads the two step counters"
+        assert resumed.global_step == 6
+
+
 def test_checkpoint_contents_hold_what_a_checkpoint_file_holds(tmp_path):
     trainer = quiet_trainer(tmp_path, max_steps=2)
     trainer.fit(BoringModel())

@@ -146,24 +146,34 @@ def test_cpu_preset_runs(request, in_tmp_dir):
 
 
 @pytest.mark.parametrize("config", ["mnist/lenet5.yaml", "mnist/lstm.yaml"])
-def test_chunked_speed_preset_trains_exactly_like_batches_of_64(config, request, in_tmp_dir):
-    """configs/speed/chunked.yaml: 1024-sample loader batches cut into optimizer steps of 64 give the
-    same weights and epoch metrics as the experiment's own loader of 64, gradient clipping included
-    (lstm.yaml clips through the trainer, which the chunked task takes over)."""
+@pytest.mark.parametrize(
+    "loaded", ["default", "chunked-preset"], ids=["grouped-by-default", "chunked-preset"]
+)
+def test_loaded_batches_cut_into_steps_train_exactly_like_batches_of_64(config, loaded, request, in_tmp_dir):
+    """1024-sample loader batches cut into optimizer steps of 64 (by default, ``--steps_per_load 16``,
+    or with configs/speed/chunked.yaml) give the same weights and epoch metrics as one optimizer step
+    per loader batch of 64, gradient clipping included (lstm.yaml clips through the trainer, which
+    the chunks take over)."""
     path = CONFIGS / config
     common = ["--config", str(path), *data_args(path, request), "--trainer.max_epochs", "2", *QUIET]
-    ordinary = cli_main(["fit", *common])
-    chunked = cli_main(["fit", *common, "--config", str(CONFIGS / "speed" / "chunked.yaml")])
-    assert chunked.model.steps.chunk_size == 64 and chunked.datamodule.batch_size == 1024
-    assert chunked.config["fit"]["experiment"] == ordinary.config["fit"]["experiment"]  # same experiment
-    assert chunked.model.steps.gradient_clip_val == ordinary.trainer.gradient_clip_val
-    assert chunked.trainer.num_training_batches < ordinary.trainer.num_training_batches
-    assert chunked.trainer.global_step == ordinary.trainer.global_step  # optimizer steps of 64
+    ordinary = cli_main(["fit", *common, "--steps_per_load", "1"])
+    assert ordinary.model.automatic_optimization and ordinary.model.steps is None
+    if loaded == "default":
+        cut = cli_main(["fit", *common])
+        assert cut.datamodule.batch_size == 64 and cut.datamodule.batches_per_load == 16
+    else:
+        cut = cli_main(["fit", *common, "--config", str(CONFIGS / "speed" / "chunked.yaml")])
+        assert cut.datamodule.batch_size == 1024 and cut.datamodule.batches_per_load == 1
+    assert cut.model.steps.chunk_size == 64 and not cut.model.automatic_optimization
+    assert cut.config["fit"]["experiment"] == ordinary.config["fit"]["experiment"]  # same experiment
+    assert cut.model.steps.gradient_clip_val == ordinary.trainer.gradient_clip_val
+    assert cut.trainer.num_training_batches < ordinary.trainer.num_training_batches
+    assert cut.trainer.global_step == ordinary.trainer.global_step  # optimizer steps of 64
     for name, value in ordinary.model.state_dict().items():
-        torch.testing.assert_close(chunked.model.state_dict()[name], value, msg=name)
+        torch.testing.assert_close(cut.model.state_dict()[name], value, msg=name)
     for tag in ("train/loss", "train/acc", "val/acc"):
         torch.testing.assert_close(
-            chunked.trainer.callback_metrics[tag], ordinary.trainer.callback_metrics[tag], msg=tag
+            cut.trainer.callback_metrics[tag], ordinary.trainer.callback_metrics[tag], msg=tag
         )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from itertools import accumulate, cycle
 from typing import TYPE_CHECKING
 
 import lightning as L
@@ -14,7 +13,7 @@ from lightning.pytorch.strategies import SingleDeviceStrategy
 from torch.optim import Optimizer
 from torch.utils.data import DataLoader
 
-from litzoo.compat import step_past_lightning
+from litzoo.compat import log_at_optimizer_steps, step_past_lightning
 
 if TYPE_CHECKING:
     from models.tasks.base import TaskModule
@@ -26,8 +25,9 @@ STEP_HOOKS = ("on_before_backward", "on_after_backward", "on_before_optimizer_st
 class ChunkedSteps(L.Callback):
     """Cuts every training batch into chunks of ``chunk_size`` samples, one optimizer step per chunk.
 
-    Given to a task as ``model.init_args.steps`` (``configs/speed/chunked.yaml``,
-    ``configs/regression/mlp.yaml``). With a loader that serves 16 (or an epoch's worth of)
+    Given to a task by ``litzoo fit`` on one device (:mod:`litzoo.grouped_steps`), or configured as
+    ``model.init_args.steps`` (``configs/speed/chunked.yaml``, ``configs/regression/mlp.yaml``).
+    With a loader that serves 16 (or an epoch's worth of)
     shuffled batches at once, this is exactly "the optimizer on shuffled batches of ``chunk_size``":
     the same order, the same batches, the same steps, epoch metrics and gradient clipping
     (``tests/test_chunked_steps.py``, ``tests/test_configs.py``), while Lightning's per-batch
@@ -73,9 +73,13 @@ class ChunkedSteps(L.Callback):
         The chunks' outputs and losses go into the metrics once, after the loop: the same samples
         with the same weights as per-chunk updates, at a fraction of the bookkeeping.
         """
+        trainer = task.trainer
         optimizer = task.optimizers()
-        schedulers = [c.scheduler for c in task.trainer.lr_scheduler_configs if c.interval == "step"]
+        schedulers = [c.scheduler for c in trainer.lr_scheduler_configs if c.interval == "step"]
         x, targets = batch[0], batch[1]
+        if trainer.max_steps >= 0:  # stop at max_steps exactly, as one step per batch would
+            samples = (trainer.max_steps - trainer.global_step) * self.chunk_size
+            x, targets = x[:samples], targets[:samples]
         outputs, losses = [], []
         for x_chunk, y_chunk in zip(x.split(self.chunk_size), targets.split(self.chunk_size), strict=True):
             chunk_outputs = task(x_chunk)
@@ -94,6 +98,7 @@ class ChunkedSteps(L.Callback):
             losses.append(loss.detach())
         sizes = torch.tensor([len(y) for y in targets.split(self.chunk_size)], device=targets.device)
         task.record("train", torch.cat(outputs), targets, torch.stack(losses), sizes)
+        log_at_optimizer_steps(trainer)
         # Non-finite if any chunk's loss was, for the divergence guard.
         return torch.stack(losses).mean()
 
@@ -153,17 +158,14 @@ class ChunkedSteps(L.Callback):
 
         Counts the chunks of the batches the trainer will run: ``limit_train_batches`` and the
         loader's ``drop_last`` decide which batches those are, and only an epoch's last batch may be
-        short. ``max_steps`` counts optimizer steps; the trainer checks it between its steps, so a
-        run it stops ends with the loader batch that reaches it.
+        short. ``max_steps`` counts optimizer steps, and :meth:`training_step` stops at it exactly.
         """
         estimate = trainer.estimated_stepping_batches  # loads the training loader for a run of epochs
         if trainer.max_epochs == -1 or math.isinf(trainer.num_training_batches):
             return estimate  # no epoch count: max_steps (optimizer steps here too) or infinity
         per_batch = self.steps_per_batch(trainer)
         total = sum(per_batch) * max(trainer.max_epochs, 1)
-        if trainer.max_steps == -1 or trainer.max_steps >= total:
-            return total
-        return next(steps for steps in accumulate(cycle(per_batch)) if steps >= trainer.max_steps)
+        return total if trainer.max_steps == -1 else min(total, trainer.max_steps)
 
     def steps_per_batch(self, trainer: L.Trainer) -> list[int]:
         """The optimizer steps of each training batch of an epoch."""
