@@ -20,9 +20,10 @@ ordinary one step per batch, so the same config moves to several GPUs unchanged:
   options that count training batches (``limit_train_batches``, ``val_check_interval`` as a
   count or fraction, ``overfit_batches``, ``fast_dev_run``).
 
-What a group changes is only what watches batches: the progress bar counts loaded batches, and
-per-batch callbacks (the NaN guard, a user's ``on_train_batch_end``) see ``steps_per_load``
-optimizer steps at a time. ``--steps_per_load 1`` turns grouping off.
+What a group changes is only what watches batches: per-batch callbacks (the NaN guard, a user's
+``on_train_batch_end``) see ``steps_per_load`` optimizer steps at a time. The progress bar
+(:class:`~litzoo.callbacks.ThrottledProgressBar`) still counts optimizer steps.
+``--steps_per_load 1`` turns grouping off.
 """
 
 from __future__ import annotations

@@ -59,7 +59,7 @@ TUTORIAL_SCRIPT = REPO_ROOT / "scripts" / "tutorial_sin.py"
 FAST_LOOP_SCRIPT = REPO_ROOT / "scripts" / "sin_fast_loop.py"
 #: Synthetic training images: enough that the default timed steps stay inside the first epoch (no
 #: epoch-end checkpoint write among them) for the MNIST cases; the CIFAR cases time fewer, slower steps.
-FAKE_MNIST_TRAIN = 20_000
+FAKE_MNIST_TRAIN = 40_000
 FAKE_CIFAR_PER_BATCH = 1_200  # x 5 training batch files
 SIN_BEST = re.compile(r"Best val/mse = ([0-9.eE+-]+)")
 
@@ -383,7 +383,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--cases", nargs="+", choices=ALL_CASES, default=list(ALL_CASES))
     parser.add_argument("--repeats", type=int, default=3, help="interleaved repeats; medians reported")
-    parser.add_argument("--steps", type=int, default=160, help="timed optimizer steps per step-case run")
+    parser.add_argument("--steps", type=int, default=480, help="timed optimizer steps per step-case run")
     parser.add_argument("--warmup", type=int, default=16, help="untimed optimizer steps first")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--sin-epochs", type=int, default=2000)

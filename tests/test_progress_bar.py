@@ -54,6 +54,21 @@ def test_bar_skips_redraws_within_min_interval_but_draws_each_epochs_last_batch(
     assert "Epoch 2/2: 10/10" in drawn  # the final count is always exact
 
 
+def test_bar_counts_optimizer_steps_when_they_are_grouped(in_tmp_dir, capsys):
+    """Loaded batches of 4 x 64 (3 per epoch: 256, 256, 128 samples): the bar counts the 10 optimizer steps."""
+    grouped = [
+        *SMALL_RUN, "--steps_per_load", "4",
+        "--trainer.callbacks+=litzoo.callbacks.ThrottledProgressBar", "--trainer.callbacks.min_interval", "0",
+    ]  # fmt: skip
+    cli = cli_main(grouped)
+    assert cli.datamodule.batches_per_load == 4 and cli.trainer.num_training_batches == 3
+    captured = capsys.readouterr()
+    drawn = captured.out + captured.err
+    for shown in ("4/10", "8/10", "10/10"):
+        assert f"Epoch 2/2: {shown}" in drawn, shown
+    assert not re.search(r"Epoch \d/2: \d/3", drawn)  # never the loaded batches
+
+
 def test_negative_interval_is_refused():
     with pytest.raises(ValueError, match="min_interval must be 0 or more"):
         ThrottledProgressBar(min_interval=-1)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from typing import Any
@@ -10,6 +11,7 @@ import lightning as L
 from lightning.pytorch.callbacks import TQDMProgressBar
 
 from litzoo.callbacks.progress_text import compact_metrics, epoch_label, is_last_epoch
+from models.tasks import ChunkedSteps
 
 
 class ThrottledProgressBar(TQDMProgressBar):
@@ -21,6 +23,11 @@ class ThrottledProgressBar(TQDMProgressBar):
     the previous one, so a bar of a slow model still moves every batch and a fast one is drawn about
     ten times a second; the last batch of each loop is always drawn, so the final counts are exact.
     A fixed ``refresh_rate`` cannot do both: the right number of batches depends on the model.
+
+    The training bar counts optimizer steps: for a task that takes many per loaded batch (grouped
+    steps, :mod:`litzoo.grouped_steps`, or a configured :class:`~models.tasks.ChunkedSteps`) it
+    shows ``512/860`` for an MNIST epoch of batches of 64, as one step per batch would, not the
+    ``32/54`` loaded batches.
 
     The line fits in 80 columns: ``Epoch 3/2000: 10/10 |███| 00:01, loss=0.0123, val/mse=0.00456,
     best=0.00401`` (epochs counted from 1; only :func:`~litzoo.callbacks.progress_text.compact_metrics`,
@@ -44,6 +51,7 @@ class ThrottledProgressBar(TQDMProgressBar):
         super().__init__(refresh_rate=refresh_rate, process_position=process_position, leave=leave)
         self.min_interval = min_interval
         self._last_draw = float("-inf")
+        self._epoch_first_step = 0
 
     #: Lightning's format less the percentage, the remaining time and the rate, which push the
     #: metrics past 80 columns; tqdm ends ``{desc}`` with ": " and starts ``{postfix}`` with ", ".
@@ -53,9 +61,18 @@ class ThrottledProgressBar(TQDMProgressBar):
         """Only the train loss, the monitored metric and its best (see :func:`compact_metrics`)."""
         return compact_metrics(trainer, pl_module)
 
+    @property
+    def total_train_batches(self) -> int | float:
+        """Optimizer steps per epoch where a task's steps piece takes several per loaded batch."""
+        steps = getattr(self.trainer.lightning_module, "steps", None)
+        if isinstance(steps, ChunkedSteps) and not math.isinf(self.trainer.num_training_batches):
+            return sum(steps.steps_per_batch(self.trainer))
+        return super().total_train_batches
+
     def on_train_epoch_start(self, trainer: L.Trainer, *args: Any) -> None:
         super().on_train_epoch_start(trainer, *args)
         self.train_progress_bar.set_description(f"Epoch {epoch_label(trainer)}")
+        self._epoch_first_step = trainer.global_step
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """Also end the bar's line after the last epoch, before Lightning's stop message is written on it."""
@@ -78,6 +95,9 @@ class ThrottledProgressBar(TQDMProgressBar):
     def on_train_batch_end(
         self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int
     ) -> None:
+        if isinstance(getattr(pl_module, "steps", None), ChunkedSteps):
+            # The bar counts optimizer steps (see total_train_batches): the parent draws batch_idx + 1.
+            batch_idx = trainer.global_step - self._epoch_first_step - 1
         parent = super().on_train_batch_end
         args = (trainer, pl_module, outputs, batch, batch_idx)
         self._throttled(self.train_progress_bar, batch_idx, parent, *args)
