@@ -6,8 +6,8 @@ step at batch 64 (``results/benchmark_steps.md``). Here the training loader serv
 ``steps_per_load`` optimizer batches at once and the task cuts each loaded batch back into them,
 one optimizer step per ``batch_size`` samples (:class:`models.tasks.ChunkedSteps`): the same
 shuffled order, the same batches, the same optimizer steps, gradient clipping and exact epoch
-metrics (``tests/test_grouped_steps.py`` checks the weights end equal), with the bookkeeping paid
-once per group. ``batch_size`` keeps meaning the batch of one optimizer step; ``global_step``,
+metrics (``tests/test_configs.py`` trains LeNet-5 and the LSTM both ways and compares the weights),
+with the bookkeeping paid once per group. ``batch_size`` keeps meaning the batch of one optimizer step; ``global_step``,
 ``max_steps``, step-based checkpoints and the logged x-axis count optimizer steps in both modes.
 
 Grouping applies only where it cannot change the training; elsewhere the run takes Lightning's
