@@ -1,4 +1,4 @@
-"""Many optimizer steps inside one Lightning step: the opt-in ``steps`` piece of a task."""
+"""Many optimizer steps inside one Lightning step: the ``steps`` piece of a task (grouped steps by default)."""
 
 from __future__ import annotations
 
