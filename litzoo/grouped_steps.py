@@ -102,8 +102,9 @@ def group_optimizer_steps(
     trainer.gradient_clip_val = None
     trainer.gradient_clip_algorithm = None
     datamodule.batches_per_load = steps_per_load
+    # Under 80 columns, like every line of the run's start.
     rank_zero_info(
-        f"Optimizer steps: {steps_per_load} per loaded batch of {steps_per_load * datamodule.batch_size}, "
-        f"one per {datamodule.batch_size} samples (--steps_per_load 1: one per batch)"
+        f"Grouped steps: {steps_per_load} x {datamodule.batch_size} samples per loaded batch "
+        "(--steps_per_load 1: off)"
     )
     return True
