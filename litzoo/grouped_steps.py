@@ -18,7 +18,10 @@ ordinary one step per batch, so the same config moves to several GPUs unchanged:
 - one process (distributed training synchronises gradients at every optimizer step);
 - no gradient accumulation, no ``gradient_clip_algorithm: value`` (chunks clip by norm), no
   options that count training batches (``limit_train_batches``, ``val_check_interval`` as a
-  count or fraction, ``overfit_batches``, ``fast_dev_run``).
+  count or fraction, ``overfit_batches``, ``fast_dev_run``);
+- no per-step learning-rate schedule (``scheduler_interval: step``, e.g. OneCycleLR in
+  ``configs/cifar10/resnet18_fast.yaml``): Lightning's ``LearningRateMonitor`` logs it between
+  batches, at steps that grouped batches would skip, and its TensorBoard curve would be empty.
 
 What a group changes is only what watches batches: per-batch callbacks (the NaN guard, a user's
 ``on_train_batch_end``) see ``steps_per_load`` optimizer steps at a time. The progress bar
@@ -74,6 +77,10 @@ def why_not_grouped(trainer: L.Trainer, model: L.LightningModule, datamodule: ob
         return "gradient accumulation counts batches"
     if trainer.gradient_clip_val and trainer.gradient_clip_algorithm not in (None, "norm"):
         return "grouped steps clip by norm only"
+    if model.scheduler_factory is not None and model.scheduler_interval == "step":
+        # The piece steps such a schedule per chunk, but Lightning's LearningRateMonitor logs it only
+        # at batch starts that fall on log_every_n_steps, which grouped steps would skip.
+        return "a per-step learning-rate schedule is logged between batches"
     counted = (
         trainer.fast_dev_run
         or trainer.overfit_batches
