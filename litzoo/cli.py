@@ -56,6 +56,7 @@ from litzoo.monitoring import (
     default_progress_bar,
     resolve_named_checkpoint,
 )
+from litzoo.process_group import ending_the_process_group_it_starts
 from litzoo.quiet import silence_known_noise
 from litzoo.resume_logs import log_each_step_once, resumed_global_step
 from litzoo.run_folder import (
@@ -383,18 +384,21 @@ def cli_main(
     """
     skip_gpu_probing_without_gpu()
     silence_known_noise()
-    return cli_class(
-        TaskModule,
-        LightningDataModule,
-        subclass_mode_model=True,
-        subclass_mode_data=True,
-        auto_configure_optimizers=False,
-        save_config_callback=RunConfigSaver,
-        parser_kwargs={subcommand: {"default_config_files": [DEFAULTS_CONFIG]} for subcommand in SUBCOMMANDS},
-        trainer_defaults={"logger": DEFAULT_LOGGERS, "callbacks": list(callbacks)},
-        args=args,
-        run=run,
-    )
+    with ending_the_process_group_it_starts():
+        return cli_class(
+            TaskModule,
+            LightningDataModule,
+            subclass_mode_model=True,
+            subclass_mode_data=True,
+            auto_configure_optimizers=False,
+            save_config_callback=RunConfigSaver,
+            parser_kwargs={
+                subcommand: {"default_config_files": [DEFAULTS_CONFIG]} for subcommand in SUBCOMMANDS
+            },
+            trainer_defaults={"logger": DEFAULT_LOGGERS, "callbacks": list(callbacks)},
+            args=args,
+            run=run,
+        )
 
 
 #: What litzoo raises for bad input (a config value, data, a checkpoint) or a diverging run, and what

@@ -12,6 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.trainer.connectors import signal_connector
@@ -19,7 +20,7 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
 from litzoo.cli import cli_main
 from litzoo.dataset_files import write_mnist
-from tests.conftest import CONFIGS, QUIET, REPO_ROOT, evaluation_folders, run_folders
+from tests.conftest import CONFIGS, QUIET, REGRESSION, REPO_ROOT, TINY, evaluation_folders, run_folders
 
 EXPERIMENT = str(CONFIGS / "mnist" / "simple_cnn.yaml")
 DDP_CPU = str(CONFIGS / "trainer" / "ddp_cpu.yaml")
@@ -113,6 +114,38 @@ def test_ddp_cpu_test_accuracy_is_exact_and_rank_zero_writes(tmp_path: Path, in_
     assert ddp_acc == single_acc, (
         f"DDP test/acc {ddp_acc} != single-process {single_acc}: samples lost or repeated"
     )
+
+
+class ProcessGroupProbe(Callback):
+    """Test probe: whether training ran inside a process group."""
+
+    def on_train_start(self, trainer: Trainer, pl_module) -> None:
+        self.seen = torch.distributed.is_initialized()
+
+
+@pytest.mark.parametrize("caller_started_one", [False, True])
+def test_a_command_ends_the_process_group_it_started(
+    tmp_path: Path, in_tmp_dir: Path, caller_started_one: bool
+) -> None:
+    """Lightning leaves a gloo group to interpreter shutdown, which can abort a finished run (exit 134).
+
+    The CLI destroys the group it started; one its caller started (a Python user's) stays theirs.
+    """
+    if caller_started_one:
+        store = torch.distributed.FileStore(str(tmp_path / "store"), 1)
+        torch.distributed.init_process_group("gloo", store=store, rank=0, world_size=1)
+    probe = ProcessGroupProbe()
+    ddp_on_one_process = ["--trainer.accelerator=cpu", "--trainer.devices=1", "--trainer.strategy=ddp"]
+    try:
+        cli_main(
+            ["fit", "--config", REGRESSION, *QUIET, *TINY, "--trainer.max_epochs=1", *ddp_on_one_process],
+            callbacks=[probe],
+        )
+        assert probe.seen, "the run did not train inside a process group; the test checks nothing"
+        assert torch.distributed.is_initialized() == caller_started_one
+    finally:
+        if torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
 
 
 # --------------------------------------------------------------------------------------------- SLURM
