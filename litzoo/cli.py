@@ -51,6 +51,7 @@ from litzoo.grouped_steps import add_steps_per_load_argument, group_optimizer_st
 from litzoo.lr_find import add_lr_find_argument, check_lr_find_request, find_learning_rate
 from litzoo.monitoring import (
     DEFAULT_LOGGERS,
+    DEFAULT_SAVE_DIR,
     DEFAULTS_CONFIG,
     add_run_essentials,
     default_progress_bar,
@@ -264,12 +265,20 @@ class LitzooCLI(LightningCLI):
         default_progress_bar(config)
         clip_chunks_like_the_trainer(config)
         loggers = file_loggers(config)
-        if not loggers:
+        if not loggers and self.subcommand is None:
             return
         config.experiment = config.experiment or experiment_from_configs(config.get("config"))
         if config.trainer.get("fast_dev_run"):  # a smoke test: Lightning logs nothing, so no run folder
             return
-        save_dir = Path(loggers[0].init_args.save_dir)
+        # Without a logger (--trainer.logger false) a command still gets its own folder for what it
+        # writes (checkpoints, config.yaml, predictions.csv), under --trainer.default_root_dir if set:
+        # Lightning would write into that folder itself (the working directory by default), where the
+        # next run overwrites them.
+        save_dir = Path(
+            loggers[0].init_args.save_dir
+            if loggers
+            else config.trainer.get("default_root_dir") or DEFAULT_SAVE_DIR
+        )
         resumed = run_folder_of_checkpoint(config.get("ckpt_path")) if self.subcommand == "fit" else None
         fitting = self.subcommand == "fit" and resumed is None
         requeued = slurm_requeued_run_folder(save_dir / config.experiment) if fitting else None
@@ -308,8 +317,9 @@ class LitzooCLI(LightningCLI):
             logger.init_args.save_dir = str(log_root)
             logger.init_args.name = name
             logger.init_args.version = version
-        if config.trainer.get("default_root_dir") is None:
-            # Where Lightning's SLURM auto-requeue saves hpc_ckpt_K.ckpt and looks for it on restart.
+        if config.trainer.get("default_root_dir") is None or not loggers:
+            # Where Lightning's SLURM auto-requeue saves hpc_ckpt_K.ckpt and looks for it on restart;
+            # without a logger, also where it puts checkpoints/ and the CLI config.yaml.
             config.trainer.default_root_dir = str(run_dir or save_dir / config.experiment)
 
     def instantiate_classes(self) -> None:

@@ -10,6 +10,7 @@ from litzoo.callbacks.csv_logger import ResumableCSVLogger
 from litzoo.callbacks.epoch_lines import EpochLines
 from litzoo.callbacks.hparams import HParamsMetrics
 from litzoo.callbacks.images import FirstLayerWeights, SampleImages
+from litzoo.callbacks.lr_monitor import LearningRateMonitor
 from litzoo.callbacks.net_summary import NetSummary
 from litzoo.callbacks.predictions import PredictionsCSV
 from litzoo.callbacks.progress import ThrottledProgressBar
@@ -21,6 +22,7 @@ __all__ = [
     "FirstLayerWeights",
     "HParamsMetrics",
     "LastCheckpoint",
+    "LearningRateMonitor",
     "NetSummary",
     "PeriodicCheckpoint",
     "PredictionsCSV",
