@@ -116,18 +116,28 @@ def clip_chunks_like_the_trainer(config: Namespace) -> None:
     A chunked task steps its optimizer itself (manual optimization), where Lightning refuses
     ``trainer.gradient_clip_val``. So that an experiment that clips (the recurrent configs) keeps
     clipping when ``configs/speed/chunked.yaml`` is composed onto it, the trainer's norm clipping
-    moves to the piece's ``gradient_clip_val``, which clips every chunk the same way.
+    moves to the piece's ``gradient_clip_val``, which clips every chunk the same way. Gradient
+    accumulation, which Lightning also refuses there, is a config error naming the ways out.
     """
     init_args = getattr(config.get("model"), "init_args", None)
     steps = getattr(init_args.get("steps"), "init_args", None) if init_args is not None else None
-    trainer = config.trainer
-    clip = trainer.get("gradient_clip_val")
-    if steps is None or clip is None:
+    if steps is None:
         return
+    trainer = config.trainer
     chunked = (
         f"model.init_args.steps (ChunkedSteps, chunk_size={steps.get('chunk_size')}) steps the optimizer "
         "inside the task"
     )
+    accumulate = trainer.get("accumulate_grad_batches") or 1
+    if accumulate != 1:
+        raise ValueError(
+            f"{chunked}, once per chunk, so trainer.accumulate_grad_batches={accumulate} cannot apply there. "
+            "For a larger optimizer batch raise --model.init_args.steps.init_args.chunk_size, or train "
+            "batch by batch: --model.init_args.steps null --data.init_args.batch_size <per-step batch>."
+        )
+    clip = trainer.get("gradient_clip_val")
+    if clip is None:
+        return
     algorithm = trainer.get("gradient_clip_algorithm") or "norm"
     if algorithm != "norm":
         raise ValueError(
@@ -333,13 +343,18 @@ class LitzooCLI(LightningCLI):
             check_checkpoint_fits_model(checkpoint, self.model, config.ckpt_path)
 
     def instantiate_trainer(self, **kwargs):
+        config = self.config[self.subcommand] if self.subcommand else self.config
+        # --trainer.enable_checkpointing false: Lightning refuses it beside the checkpoint callbacks
+        # the CLI always adds (--checkpoint.*, --last_checkpoint.*); they are built and save nothing.
+        no_checkpoints = config.trainer.get("enable_checkpointing") is False
+        if no_checkpoints:
+            kwargs["enable_checkpointing"] = True
         trainer = super().instantiate_trainer(**kwargs)
         use_atomic_checkpoint_io(trainer.strategy)
-        keep_no_checkpoints(trainer)
+        keep_no_checkpoints(trainer, asked=no_checkpoints)
         exact_requeue(trainer)
         summarize_the_net(trainer)
         if trainer.strategy.root_device.type == "cpu":
-            config = self.config[self.subcommand] if self.subcommand else self.config
             batch_size = samples_per_step(self.model, self.datamodule) or 1
             set_cpu_threads(config.get("cpu_threads"), self.model, self.model.input_shape, batch_size)
         return trainer
@@ -354,6 +369,11 @@ class LitzooCLI(LightningCLI):
     def after_fit(self) -> None:
         """End a training run by saying how good it got and where the best checkpoint is."""
         checkpoint = self.trainer.checkpoint_callback
+        if self.config.fit.trainer.get("enable_checkpointing") is False:
+            rank_zero_info(
+                f"No checkpoints kept (--trainer.enable_checkpointing false)\nRun folder: {self.trainer.log_dir}"
+            )
+            return
         if checkpoint is None or checkpoint.best_model_score is None:
             return
         rank_zero_info(

@@ -182,8 +182,9 @@ def test_loaded_batches_cut_into_steps_train_exactly_like_batches_of_64(config, 
     [
         (["--trainer.gradient_clip_algorithm", "value"], "clips gradients by norm only"),
         (["--model.init_args.steps.init_args.gradient_clip_val", "0.5"], "own gradient_clip_val=0.5"),
+        (["--trainer.accumulate_grad_batches", "2"], "accumulate_grad_batches=2 cannot apply"),
     ],
-    ids=["by-value", "two-values"],
+    ids=["by-value", "two-values", "accumulation"],
 )
 def test_chunked_task_refuses_trainer_clipping_it_cannot_follow(clipping, message, in_tmp_dir):
     path = CONFIGS / "mnist" / "lstm.yaml"

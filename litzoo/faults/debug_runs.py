@@ -16,9 +16,13 @@ def is_debug_run(trainer: L.Trainer) -> bool:
     return bool(trainer.fast_dev_run) or trainer.overfit_batches > 0
 
 
-def keep_no_checkpoints(trainer: L.Trainer) -> None:
-    """Turn every checkpoint callback of a debug run off (``save_top_k=0``: Lightning's "save nothing")."""
-    if not is_debug_run(trainer):
+def keep_no_checkpoints(trainer: L.Trainer, asked: bool = False) -> None:
+    """Turn every checkpoint callback of a debug run off (``save_top_k=0``: Lightning's "save nothing").
+
+    ``asked``: the user turned checkpointing off (``--trainer.enable_checkpointing false``), which
+    Lightning itself refuses beside the checkpoint callbacks litzoo always gives a run.
+    """
+    if not (asked or is_debug_run(trainer)):
         return
     for callback in trainer.checkpoint_callbacks:
         callback.save_top_k = 0
