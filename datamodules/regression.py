@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from datamodules.sin_inverse import TUTORIAL_SEED, sin_inverse_samples
-from datamodules.tensor_data import BatchedTensorDataset, InMemoryDataModule
+from datamodules.tensor_data import MIN_SPLIT_SIZE, BatchedTensorDataset, InMemoryDataModule
 
 
 class RegressionDataModule(InMemoryDataModule):
@@ -35,10 +35,16 @@ class RegressionDataModule(InMemoryDataModule):
     ) -> None:
         super().__init__(batch_size)
         for name, size in (("train_size", train_size), ("val_size", val_size), ("test_size", test_size)):
-            if size < 1:
-                raise ValueError(f"RegressionDataModule: {name} must be at least 1, got {size}.")
+            if size < MIN_SPLIT_SIZE:
+                raise ValueError(
+                    f"RegressionDataModule: {name} must be at least {MIN_SPLIT_SIZE} (a split's R² needs two "
+                    f"samples), got {size}. Set --data.init_args.{name} to {MIN_SPLIT_SIZE} or more."
+                )
         if batch_size < 1:
-            raise ValueError(f"RegressionDataModule: batch_size must be at least 1, got {batch_size}.")
+            raise ValueError(
+                f"RegressionDataModule: batch_size must be at least 1, got {batch_size}. "
+                "Set --data.init_args.batch_size to 1 or more."
+            )
         self.save_hyperparameters()
 
     def setup(self, stage: str) -> None:

@@ -6,7 +6,13 @@ import torch
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
 from torch.utils.data import DataLoader
 
-from datamodules.tensor_data import BatchedTensorDataset, InMemoryDataModule, keep_batch, tensor_loader
+from datamodules.tensor_data import (
+    MIN_SPLIT_SIZE,
+    BatchedTensorDataset,
+    InMemoryDataModule,
+    keep_batch,
+    tensor_loader,
+)
 
 
 def sequence_sum_samples(
@@ -76,8 +82,13 @@ class SequenceRegressionDataModule(InMemoryDataModule):
             "min_length": min_length,
         }
         for name, size in sizes.items():
-            if size < 1:
-                raise ValueError(f"SequenceRegressionDataModule: {name} must be at least 1, got {size}.")
+            least = MIN_SPLIT_SIZE if name.endswith("_size") and name != "batch_size" else 1
+            if size < least:
+                why = " (a split's R² needs two samples)" if least > 1 else ""
+                raise ValueError(
+                    f"SequenceRegressionDataModule: {name} must be at least {least}{why}, got {size}. "
+                    f"Set --data.init_args.{name} to {least} or more."
+                )
         if variable_length and min_length > num_steps:
             raise ValueError(
                 f"SequenceRegressionDataModule: min_length={min_length} exceeds num_steps={num_steps}; "

@@ -11,6 +11,10 @@ import torch
 from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.data import DataLoader, Sampler, TensorDataset
 
+#: The fewest samples a split of a regression datamodule may hold: the R² every regression task logs
+#: per split (torchmetrics' ``R2Score``) needs two.
+MIN_SPLIT_SIZE = 2
+
 
 class BatchedTensorDataset(TensorDataset):
     """A ``TensorDataset`` that serves a whole batch with one tensor index per tensor.

@@ -43,7 +43,7 @@ from litzoo.faults import (
 )
 from litzoo.faults.atomic_io import remove_unfinished_saves, remove_unrecorded_best
 from litzoo.faults.debug_runs import keep_no_checkpoints
-from litzoo.faults.option_checks import trainer_option_problem
+from litzoo.faults.option_checks import seed_problem, trainer_option_problem
 from litzoo.faults.os_errors import describe_os_error
 from litzoo.faults.requeue import exact_requeue
 from litzoo.gpu_probe import skip_gpu_probing_without_gpu
@@ -57,6 +57,7 @@ from litzoo.monitoring import (
     default_progress_bar,
     resolve_named_checkpoint,
 )
+from litzoo.parse_errors import LitzooArgumentParser
 from litzoo.process_group import ending_the_process_group_it_starts
 from litzoo.quiet import silence_known_noise
 from litzoo.resume_logs import log_each_step_once, resumed_global_step
@@ -247,8 +248,11 @@ class LitzooCLI(LightningCLI):
                     parser.error(problem)
         super().parse_arguments(parser, args)
         subcommand = self.config.get("subcommand")
+        config = self.config[subcommand] if subcommand else self.config
+        problem = seed_problem(config.get("seed_everything"))  # LightningCLI seeds right after parsing
+        if problem is not None:
+            parser.error(problem)
         if subcommand:
-            config = self.config[subcommand]
             resolve_named_checkpoint(config)
             self._checkpoint = check_checkpoint_readable(config.get("ckpt_path"))
             if self._checkpoint is not None:
@@ -422,6 +426,7 @@ def cli_main(
             subclass_mode_data=True,
             auto_configure_optimizers=False,
             save_config_callback=RunConfigSaver,
+            parser_class=LitzooArgumentParser,
             parser_kwargs={
                 subcommand: {"default_config_files": [DEFAULTS_CONFIG]} for subcommand in SUBCOMMANDS
             },

@@ -10,6 +10,7 @@ from __future__ import annotations
 from jsonargparse import ArgumentError, Namespace
 
 from litzoo.cli import LitzooCLI, cli_main
+from litzoo.parse_errors import short_parse_error
 
 
 class _Parsed(Exception):
@@ -42,5 +43,5 @@ def parse_fit_config(args: list[str]) -> Namespace:
     except _Parsed as parsed:
         return parsed.config.fit
     except ArgumentError as error:
-        raise ValueError(f"litzoo fit {' '.join(args)}: {error}") from error
+        raise ValueError(f"litzoo fit {' '.join(args)}: {short_parse_error(str(error))}") from error
     raise AssertionError("the CLI returned without parsing")  # unreachable: parsing always raises

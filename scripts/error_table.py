@@ -78,31 +78,39 @@ CASES: tuple[BadInput, ...] = (
     BadInput(
         "unknown option",
         ("fit", "--config", REGRESSION, *SMALL, "--trainer.max_epochz", "3"),
-        ("unrecognized arguments", "--trainer.max_epochz"),
+        ("--trainer.max_epochz: there is no such option. Did you mean --trainer.max_epochs?",),
+        PARSER_ERROR,
+    ),
+    BadInput(
+        "mistyped option of the data",
+        ("fit", "--config", REGRESSION, *SMALL, "--data.init_args.batch_sise", "32"),
+        ("has no option 'batch_sise'. Did you mean --data.init_args.batch_size?",),
         PARSER_ERROR,
     ),
     BadInput(
         "unknown key in a config file",
         ("fit", "--config", REGRESSION, "--config", TYPO_CONFIG, *SMALL),
-        ("max_epochz",),
+        (
+            "--trainer.max_epochz (in a config file): there is no such option. Did you mean --trainer.max_epochs?",
+        ),
         PARSER_ERROR,
     ),
     BadInput(
         "wrong type",
         ("fit", "--config", REGRESSION, *SMALL, "--trainer.max_epochs", "many"),
-        ("trainer.max_epochs", "many"),
+        ("--trainer.max_epochs: expected int, got 'many'.",),
         PARSER_ERROR,
     ),
     BadInput(
         "unknown class_path",
         ("fit", "--config", REGRESSION, *SMALL, "--model.init_args.net", "models.NoSuchNet"),
-        ("models.NoSuchNet",),
+        ("--model.init_args.net: there is no class models.NoSuchNet", "Classes there: AlexNet,"),
         PARSER_ERROR,
     ),
     BadInput(
         "missing required value",
         ("fit", "--config", REGRESSION, *SMALL, "--model.init_args.net.init_args.hidden_sizes", "null"),
-        ("hidden_sizes",),
+        ("--model.init_args.net.init_args.hidden_sizes: expected Sequence, got None.",),
         PARSER_ERROR,
     ),
     BadInput(
@@ -140,9 +148,38 @@ CASES: tuple[BadInput, ...] = (
         ("no_data",),
     ),
     BadInput(
+        "no training batches",
+        ("fit", "--config", REGRESSION, *SMALL, "--trainer.limit_train_batches", "0"),
+        ("--trainer.limit_train_batches 0.0 trains nothing",),
+        PARSER_ERROR,
+    ),
+    BadInput(
+        "validation every 0 epochs",
+        ("fit", "--config", REGRESSION, *SMALL, "--trainer.check_val_every_n_epoch", "0"),
+        ("--trainer.check_val_every_n_epoch 0 is not a number of epochs",),
+        PARSER_ERROR,
+    ),
+    BadInput(
+        "no devices",
+        ("fit", "--config", REGRESSION, *SMALL, "--trainer.devices", "0"),
+        ("--trainer.devices 0 asks for no device",),
+        PARSER_ERROR,
+    ),
+    BadInput(
+        "seed out of range",
+        ("fit", "--config", REGRESSION, *SMALL, "--seed_everything", "-1"),
+        ("--seed_everything -1 is outside the seeds numpy accepts",),
+        PARSER_ERROR,
+    ),
+    BadInput(
         "empty validation split",
         ("fit", "--config", REGRESSION, *SMALL, "--data.init_args.val_size", "0"),
-        ("val_size must be at least 1",),
+        ("val_size must be at least 2", "Set --data.init_args.val_size to 2 or more."),
+    ),
+    BadInput(
+        "one-sample training split",
+        ("fit", "--config", REGRESSION, *SMALL, "--data.init_args.train_size", "1"),
+        ("train_size must be at least 2 (a split's R² needs two samples), got 1.",),
     ),
     BadInput(
         "diverging run (learning rate 1e6)",

@@ -67,7 +67,9 @@ def test_variable_length_batches_are_packed_and_targets_read_true_steps_only():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"train_size": 0}, "train_size must be at least 1"),
+        ({"train_size": 0}, "train_size must be at least 2"),
+        ({"test_size": 1}, r"test_size must be at least 2 \(a split's R² needs two samples\), got 1"),
+        ({"batch_size": 0}, "batch_size must be at least 1, got 0. Set --data.init_args.batch_size"),
         ({"variable_length": True, "min_length": 11}, "exceeds"),
     ],
 )

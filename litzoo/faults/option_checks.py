@@ -21,11 +21,28 @@ def trainer_option_problem(trainer: Namespace, subcommand: str | None) -> str | 
             f"--trainer.max_epochs {max_epochs} is not a number of epochs: give a positive count, or -1 to "
             "train until --trainer.max_steps or --trainer.max_time stops the run."
         )
-    if subcommand == "fit" and (max_epochs == 0 or trainer.get("max_steps") == 0):
-        option = "max_epochs" if max_epochs == 0 else "max_steps"
+    nothing = {"max_epochs": max_epochs, "max_steps": trainer.get("max_steps")}
+    nothing["limit_train_batches"] = trainer.get("limit_train_batches")
+    for option, value in nothing.items():
+        if subcommand == "fit" and value is not None and value == 0:
+            amount = (
+                "a fraction above 0 or at least 1 batch" if option == "limit_train_batches" else "at least 1"
+            )
+            return (
+                f"--trainer.{option} {value} trains nothing: the run would end at once with no checkpoint. "
+                f"Give {amount} to train, or use the validate/test subcommands to evaluate a checkpoint."
+            )
+    every = trainer.get("check_val_every_n_epoch")
+    if every is not None and every < 1:
         return (
-            f"--trainer.{option} 0 trains nothing: the run would end at once with no checkpoint. Give at "
-            "least 1 to train, or use the validate/test subcommands to evaluate a checkpoint."
+            f"--trainer.check_val_every_n_epoch {every} is not a number of epochs: give 1 or more to "
+            "validate every that many epochs (to train without validating, --trainer.limit_val_batches 0)."
+        )
+    devices = trainer.get("devices")
+    if isinstance(devices, int | str) and str(devices).strip() in ("0", "-0"):
+        return (
+            f"--trainer.devices {devices} asks for no device to run on. Give a count (1: one process on "
+            "the CPU or one GPU), GPU indices ([0, 1], or '0,' for GPU 0), or auto."
         )
     accelerator = trainer.get("accelerator")
     if (
@@ -47,3 +64,17 @@ def _gpu_available(accelerator: str) -> bool:
     if accelerator.lower() == "cuda":
         return CUDAAccelerator.is_available()
     return CUDAAccelerator.is_available() or MPSAccelerator.is_available()
+
+
+#: The seeds numpy accepts, which Lightning's ``seed_everything`` seeds along with torch and Python.
+SEED_RANGE = (0, 2**32 - 1)
+
+
+def seed_problem(seed: object) -> str | None:
+    """One paragraph when ``--seed_everything`` is a number no generator accepts, or None."""
+    if isinstance(seed, bool) or not isinstance(seed, int) or SEED_RANGE[0] <= seed <= SEED_RANGE[1]:
+        return None
+    return (
+        f"--seed_everything {seed} is outside the seeds numpy accepts ({SEED_RANGE[0]} to {SEED_RANGE[1]}). "
+        "Give a whole number in that range, or true to draw one at random."
+    )
