@@ -202,6 +202,11 @@ CASES: tuple[BadInput, ...] = (
         ("Checkpoint not found", "missing.ckpt"),
     ),
     BadInput(
+        "checkpoint path is a folder",
+        ("test", "--config", REGRESSION, *SMALL, "--ckpt_path", "."),
+        ("Checkpoint not found: --ckpt_path . is a folder, not a checkpoint file.",),
+    ),
+    BadInput(
         "checkpoint is a text file",
         ("fit", "--config", REGRESSION, *SMALL, "--ckpt_path", TEXT_CKPT),
         ("Cannot read checkpoint", TEXT_CKPT),

@@ -28,10 +28,12 @@ def check_checkpoint_readable(ckpt_path: str | None) -> dict[str, Any] | None:
         return None
     path = Path(ckpt_path)
     if not path.is_file():
-        found = sorted(p.name for p in path.parent.glob("*.ckpt")) if path.parent.is_dir() else []
+        folder = path if path.is_dir() else path.parent
+        found = sorted(p.name for p in folder.glob("*.ckpt")) if folder.is_dir() else []
         hint = f"That folder has: {', '.join(found)}." if found else "Check the run folder's checkpoints/."
+        what = "is a folder, not a checkpoint file" if path.is_dir() else "does not exist"
         raise FileNotFoundError(
-            f"Checkpoint not found: --ckpt_path {ckpt_path} does not exist. {hint} "
+            f"Checkpoint not found: --ckpt_path {ckpt_path} {what}. {hint} "
             "Pass the path of an existing .ckpt file, or drop --ckpt_path to start from scratch."
         )
     try:
