@@ -99,7 +99,9 @@ class InMemoryDataModule(L.LightningDataModule):
     ``batches_per_load`` of them at once (1 unless :func:`litzoo.grouped_steps.group_optimizer_steps`
     sets it for a task that takes one optimizer step per ``batch_size`` samples of each loaded batch):
     one shuffled draw of ``batches_per_load * batch_size`` samples is the same samples, in the same
-    order, as that many consecutive batches of ``batch_size``.
+    order, as that many consecutive batches of ``batch_size``. It holds for one ``fit``: the fit's
+    teardown sets it back to 1, so the datamodule never hands a later fit of another task (one step
+    per batch) loaded batches it would take for one.
     """
 
     def __init__(self, batch_size: int) -> None:
@@ -118,6 +120,10 @@ class InMemoryDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         return self.loader("train", shuffle=True, batch_size=self.batch_size * self.batches_per_load)
+
+    def teardown(self, stage: str) -> None:
+        if stage == "fit":
+            self.batches_per_load = 1
 
     def val_dataloader(self) -> DataLoader:
         return self.loader("val", shuffle=False)

@@ -160,10 +160,10 @@ def test_loaded_batches_cut_into_steps_train_exactly_like_batches_of_64(config, 
     assert ordinary.model.automatic_optimization and ordinary.model.steps is None
     if loaded == "default":
         cut = cli_main(["fit", *common])
-        assert cut.datamodule.batch_size == 64 and cut.datamodule.batches_per_load == 16
+        assert cut.datamodule.batch_size == 64 and cut.trainer.train_dataloader.batch_size == 16 * 64
     else:
         cut = cli_main(["fit", *common, "--config", str(CONFIGS / "speed" / "chunked.yaml")])
-        assert cut.datamodule.batch_size == 1024 and cut.datamodule.batches_per_load == 1
+        assert cut.datamodule.batch_size == cut.trainer.train_dataloader.batch_size == 1024
     assert cut.model.steps.chunk_size == 64 and not cut.model.automatic_optimization
     assert cut.config["fit"]["experiment"] == ordinary.config["fit"]["experiment"]  # same experiment
     assert cut.model.steps.gradient_clip_val == ordinary.trainer.gradient_clip_val

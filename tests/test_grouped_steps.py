@@ -92,6 +92,14 @@ def test_max_steps_stops_inside_a_loaded_batch(in_tmp_dir):
     assert cli.trainer.global_step == 7  # not the 10 of the second loaded batch
 
 
+def test_the_datamodule_serves_plain_batches_again_after_a_grouped_fit(in_tmp_dir):
+    """Grouping is for one fit: the same datamodule given next to a task that steps once per batch
+    must not hand it 16 batches as one (Python use; the CLI builds a datamodule per command)."""
+    cli = cli_main(["fit", *ORDINARY, "--trainer.max_epochs", "1"])
+    assert cli.trainer.train_dataloader.batch_size == DEFAULT_STEPS_PER_LOAD * 64  # it was grouped
+    assert cli.datamodule.train_dataloader().batch_size == 64
+
+
 def logged_steps(run: Path) -> list[tuple[str, str]]:
     with (run / "metrics.csv").open() as file:
         return [(row["epoch"], row["step"]) for row in csv.DictReader(file)]

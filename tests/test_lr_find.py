@@ -58,6 +58,7 @@ def test_lr_find_then_trains_with_grouped_steps(in_tmp_dir: Path) -> None:
     """The finder takes one optimizer step per batch; the training after it groups them as usual."""
     cli = cli_main(["fit", *SHORT, "--lr_find", "true", "--steps_per_load", "16"])
     lr = optimizer_lr(yaml.safe_load((Path(cli.trainer.log_dir) / "config.yaml").read_text()))
-    assert cli.datamodule.batches_per_load == 16 and not cli.model.automatic_optimization
+    assert cli.trainer.train_dataloader.batch_size == 16 * cli.datamodule.batch_size
+    assert not cli.model.automatic_optimization
     assert cli.trainer.optimizers[0].param_groups[0]["lr"] == lr != 0.01
     assert cli.trainer.global_step == 4 * 32  # every optimizer step of the 4 epochs, none of the finder's

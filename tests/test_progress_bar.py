@@ -61,7 +61,7 @@ def test_bar_counts_optimizer_steps_when_they_are_grouped(in_tmp_dir, capsys):
         "--trainer.callbacks+=litzoo.callbacks.ThrottledProgressBar", "--trainer.callbacks.min_interval", "0",
     ]  # fmt: skip
     cli = cli_main(grouped)
-    assert cli.datamodule.batches_per_load == 4 and cli.trainer.num_training_batches == 3
+    assert cli.trainer.train_dataloader.batch_size == 4 * 64 and cli.trainer.num_training_batches == 3
     captured = capsys.readouterr()
     drawn = captured.out + captured.err
     for shown in ("4/10", "8/10", "10/10"):
