@@ -284,15 +284,11 @@ class LitzooCLI(LightningCLI):
         config.experiment = config.experiment or experiment_from_configs(config.get("config"))
         if config.trainer.get("fast_dev_run"):  # a smoke test: Lightning logs nothing, so no run folder
             return
-        # Without a logger (--trainer.logger false) a command still gets its own folder for what it
-        # writes (checkpoints, config.yaml, predictions.csv), under --trainer.default_root_dir if set:
-        # Lightning would write into that folder itself (the working directory by default), where the
-        # next run overwrites them.
-        save_dir = Path(
-            loggers[0].init_args.save_dir
-            if loggers
-            else config.trainer.get("default_root_dir") or DEFAULT_SAVE_DIR
-        )
+        # Without a logger (--trainer.logger false) a command still gets its own folder under
+        # lightning_logs/ for what it writes (checkpoints, config.yaml, predictions.csv): Lightning
+        # would write into --trainer.default_root_dir (the working directory by default), where the
+        # next run overwrites them. default_root_dir then points at that folder (below).
+        save_dir = Path(loggers[0].init_args.save_dir if loggers else DEFAULT_SAVE_DIR)
         resumed = run_folder_of_checkpoint(config.get("ckpt_path")) if self.subcommand == "fit" else None
         fitting = self.subcommand == "fit" and resumed is None
         requeued = slurm_requeued_run_folder(save_dir / config.experiment) if fitting else None
