@@ -14,9 +14,11 @@ from __future__ import annotations
 import difflib
 import importlib
 import inspect
+import os
 import re
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NoReturn
 
 from lightning.pytorch.cli import LightningArgumentParser
@@ -33,6 +35,9 @@ GIVEN_VALUE = re.compile(r"^Given value: (.*)")
 EXPECTED_GOT = re.compile(r"^(?:- )?Expected a (.+?)\. Got value: (.*)$")
 UNRECOGNIZED = re.compile(r"^unrecognized arguments: --([\w.]+)")
 NOT_AN_OPTION = re.compile(r"does not accept option '([\w.]+)'")
+CONFIG_FILE = re.compile(r"""^Parser key "config": (File does not exist|Path is not a file): '(.+)'$""")
+#: Where a clone keeps the experiment configs (looked in for a mistyped ``--config`` path).
+CONFIGS_FOLDER = "configs"
 #: jsonargparse's lines that describe its own type machinery, not the user's mistake.
 NOISE = re.compile(
     r"^(Does not validate against any of the Union subtypes|Subtypes: |Errors:|Given value type: |"
@@ -58,6 +63,8 @@ def short_parse_error(message: str, prog: str = "litzoo fit", options: Sequence[
 
     ``prog`` is the command (``litzoo fit``), ``options`` the option strings it takes (for "did you mean").
     """
+    if match := CONFIG_FILE.match(message.strip()):
+        return _config_not_a_file(Path(match.group(2)), missing=match.group(1).startswith("File"))
     if match := UNRECOGNIZED.match(message) or NOT_AN_OPTION.search(message):
         return _no_such_option(match.group(1), prog, options, from_file=match.re is NOT_AN_OPTION)
     keys: list[tuple[int, str]] = []  # (indent, key) of the "Parser key" lines enclosing a line
@@ -82,6 +89,22 @@ def short_parse_error(message: str, prog: str = "litzoo fit", options: Sequence[
         elif match := NO_ATTRIBUTE.search(text):
             return _unknown_class(_option([k for _, k in keys]), match.group(1), match.group(2))
     return _condensed(message, prog)
+
+
+def _config_not_a_file(path: Path, missing: bool) -> str:
+    """A ``--config`` that names no file: say which path was looked for, and the closest config there is."""
+    relative = os.path.relpath(path)
+    wanted = relative if not relative.startswith("..") else str(path)  # as the user typed it, mostly
+    if not missing:
+        return f"--config {wanted} is a folder, not a config file. Give one of the YAML files in it."
+    configs = [str(p) for p in Path(CONFIGS_FOLDER).rglob("*.yaml")] if Path(CONFIGS_FOLDER).is_dir() else []
+    close = difflib.get_close_matches(wanted, configs, n=1, cutoff=0.8)
+    hint = (
+        f" Did you mean {close[0]}?"
+        if close
+        else f" The experiment configs are in {CONFIGS_FOLDER}/ of a clone."
+    )
+    return f"--config {wanted}: no such file (looked for {path}).{hint}"
 
 
 def _no_such_option(name: str, prog: str, options: Sequence[str], from_file: bool) -> str:

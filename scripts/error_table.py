@@ -223,6 +223,12 @@ CASES: tuple[BadInput, ...] = (
         PARSER_ERROR,
     ),
     BadInput(
+        "config file does not exist",
+        ("fit", "--config", "configs/nothere.yaml", *SMALL),
+        ("--config configs/nothere.yaml: no such file (looked for ",),
+        PARSER_ERROR,
+    ),
+    BadInput(
         "empty config file",
         ("fit", "--config", REGRESSION, "--config", EMPTY_CONFIG, *SMALL),
         (f"Config file {EMPTY_CONFIG} is empty",),

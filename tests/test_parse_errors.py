@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,18 @@ def test_a_bad_value_in_a_config_file_is_named_by_its_option(in_tmp_dir: Path, c
 def test_a_sweep_reports_the_same_paragraph() -> None:
     with pytest.raises(ValueError, match=r"Did you mean --data\.init_args\.batch_size\?"):
         parse_fit_config(["--config", REGRESSION, "--data.init_args.batch_sise", "3"])
+
+
+def test_a_mistyped_config_path_gets_the_closest_config(in_tmp_dir: Path, capsys) -> None:
+    (in_tmp_dir / "configs" / "regression").mkdir(parents=True)
+    shutil.copy(REGRESSION, in_tmp_dir / "configs" / "regression" / "mlp.yaml")
+    with pytest.raises(SystemExit) as exit_:
+        cli_main(["fit", "--config", "configs/regresion/mlp.yaml"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == (
+        f"error: --config configs/regresion/mlp.yaml: no such file (looked for "
+        f"{in_tmp_dir / 'configs/regresion/mlp.yaml'}). Did you mean configs/regression/mlp.yaml?\n"
+    )
+    with pytest.raises(SystemExit):
+        cli_main(["fit", "--config", "configs"])
+    assert "error: --config configs is a folder, not a config file." in capsys.readouterr().err
