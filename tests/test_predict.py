@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from lightning.pytorch import Callback
 
 from litzoo.callbacks.predictions import probability_column
 from litzoo.checkpoint_lookup import CheckpointNotFoundError
@@ -89,3 +90,26 @@ def test_named_checkpoint_without_a_training_run_is_a_clear_error(in_tmp_dir):
 )
 def test_probability_columns_are_one_word(class_name, column):
     assert probability_column(class_name) == column
+
+
+class FailAtSecondBatch(Callback):
+    """Test probe: looks at the run folder while predictions are written, then fails the predict."""
+
+    def on_predict_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+        if batch_idx == 1:
+            folder = Path(trainer.log_dir)
+            self.seen = (folder / "predictions.csv").exists(), sorted(p.name for p in folder.glob(".*.tmp"))
+            raise RuntimeError("predict failed halfway")
+
+
+def test_a_failed_predict_leaves_no_partial_predictions_csv(in_tmp_dir):
+    """predictions.csv appears only whole: while rows are written, and after a failure, there is none."""
+    cli_main(["fit", "--config", REGRESSION, *TINY, "--trainer.max_epochs", "1", *QUIET])
+    probe = FailAtSecondBatch()
+    small_batches = ["--data.init_args.batch_size", "8"]
+    with pytest.raises(RuntimeError, match="halfway"):
+        cli_main(["predict", "--config", REGRESSION, *TINY, *small_batches, "--ckpt_path", "best", *QUIET],
+                 callbacks=[probe])  # fmt: skip
+    exists, temporary = probe.seen
+    assert not exists and len(temporary) == 1 and temporary[0].startswith(".predictions.csv.")
+    assert not list(in_tmp_dir.rglob("predictions.csv")) and not list(in_tmp_dir.rglob(".*.tmp"))

@@ -13,6 +13,8 @@ import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
+from litzoo.faults.atomic_io import AtomicTextFile
+
 
 def probability_column(class_name: str) -> str:
     """``prob_<class>``, the class name in lower case with runs of other characters than letters and
@@ -33,8 +35,10 @@ class PredictionsCSV(BasePredictionWriter):
     * regression (the task returns a tensor): ``prediction`` or ``prediction_<k>`` per output;
 
     and ``target`` (or ``target_<k>``) when the predict batches carry targets. Rows are written as
-    batches arrive, so nothing accumulates in memory here. Under DDP each rank writes its own share
-    to ``<stem>.rank<N>.csv``.
+    batches arrive, so nothing accumulates in memory here, into a temporary file that becomes
+    ``<filename>`` when the last batch is written: a ``predictions.csv`` is always complete (a
+    ``predict`` that fails or is killed leaves none). Under DDP each rank writes its own share to
+    ``<stem>.rank<N>.csv``.
 
     Args:
         filename: File name inside the run folder; ``null`` turns the writer off.
@@ -53,9 +57,8 @@ class PredictionsCSV(BasePredictionWriter):
         path = Path(trainer.log_dir or ".") / self.filename
         if trainer.world_size > 1:
             path = path.with_name(f"{path.stem}.rank{trainer.global_rank}{path.suffix}")
-        path.parent.mkdir(parents=True, exist_ok=True)
         self.path = path
-        self._file = path.open("w", newline="")
+        self._file = AtomicTextFile(path)
         self._writer = None  # created with the header once the first batch shows the columns
 
     def write_on_batch_end(
@@ -73,7 +76,7 @@ class PredictionsCSV(BasePredictionWriter):
         columns = self._columns(prediction, batch, trainer.datamodule)
         files = getattr(trainer.datamodule, "predict_files", None)
         if self._writer is None:
-            self._writer = csv.writer(self._file)
+            self._writer = csv.writer(self._file.file)
             self._writer.writerow(["index", *(["file"] if files else []), *columns])
         rows = len(next(iter(columns.values())))
         if batch_indices is None or len(batch_indices) != rows:  # a sampler that does not report indices
@@ -86,9 +89,16 @@ class PredictionsCSV(BasePredictionWriter):
     def on_predict_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self._file is None:
             return
-        self._file.close()
+        self._file.commit()
         self._file = None
         rank_zero_info(f"Predictions: {self.path}")
+
+    def on_exception(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
+    ) -> None:
+        if self._file is not None:
+            self._file.discard()
+            self._file = None
 
     @staticmethod
     def _columns(prediction: Any, batch: Any, datamodule: Any) -> dict[str, list]:

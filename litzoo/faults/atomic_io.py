@@ -57,6 +57,34 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         rank_zero_debug(f"Saved checkpoint atomically: {target}")
 
 
+class AtomicTextFile:
+    """A text file written under a temporary name in its folder, moved to ``target`` whole by :meth:`commit`.
+
+    Until then ``target`` is untouched: a command killed mid-write (SIGKILL, out of memory, a node
+    lost) leaves no half-written file under the name users read, only a hidden ``.<name>.*.tmp``
+    that :func:`remove_unfinished_saves` recognises. :meth:`discard` drops the temporary file.
+    """
+
+    def __init__(self, target: Path) -> None:
+        self.target = target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
+        self.temp = Path(temp_name)
+        self.file = os.fdopen(handle, "w", newline="")
+
+    def commit(self) -> None:
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+        os.chmod(self.temp, DEFAULT_FILE_MODE & ~current_umask())  # mkstemp made it private (0600)
+        os.replace(self.temp, self.target)
+        _fsync_folder(self.target.parent)
+
+    def discard(self) -> None:
+        self.file.close()
+        self.temp.unlink(missing_ok=True)
+
+
 #: What ``open(path, "w")`` asks for before the umask is applied.
 DEFAULT_FILE_MODE = 0o666
 
