@@ -35,6 +35,7 @@ GIVEN_VALUE = re.compile(r"^Given value: (.*)")
 EXPECTED_GOT = re.compile(r"^(?:- )?Expected a (.+?)\. Got value: (.*)$")
 UNRECOGNIZED = re.compile(r"^unrecognized arguments: --([\w.]+)")
 NOT_AN_OPTION = re.compile(r"does not accept option '([\w.]+)'")
+REQUIRED = re.compile(r"^the following arguments are required: (.+)$")
 CONFIG_FILE = re.compile(r"""^Parser key "config": (File does not exist|Path is not a file): '(.+)'$""")
 #: Where a clone keeps the experiment configs (looked in for a mistyped ``--config`` path).
 CONFIGS_FOLDER = "configs"
@@ -65,6 +66,15 @@ def short_parse_error(message: str, prog: str = "litzoo fit", options: Sequence[
     """
     if match := CONFIG_FILE.match(message.strip()):
         return _config_not_a_file(Path(match.group(2)), missing=match.group(1).startswith("File"))
+    if match := REQUIRED.match(message.strip()):
+        names = match.group(1).split(", ")
+        missing = ", ".join("--" + name.split(".", 1)[-1] for name in names)
+        subcommand = names[0].split(".", 1)[0] if "." in names[0] else ""
+        command = prog if not subcommand or prog.endswith(f" {subcommand}") else f"{prog} {subcommand}"
+        return (
+            f"{command} needs {missing}: give an experiment config, e.g. {command} --config "
+            f"{CONFIGS_FOLDER}/regression/mlp.yaml (all of them are in {CONFIGS_FOLDER}/), or the options themselves."
+        )
     if match := UNRECOGNIZED.match(message) or NOT_AN_OPTION.search(message):
         return _no_such_option(match.group(1), prog, options, from_file=match.re is NOT_AN_OPTION)
     keys: list[tuple[int, str]] = []  # (indent, key) of the "Parser key" lines enclosing a line

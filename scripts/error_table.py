@@ -223,6 +223,12 @@ CASES: tuple[BadInput, ...] = (
         PARSER_ERROR,
     ),
     BadInput(
+        "no config at all",
+        ("fit",),
+        ("fit needs --data, --model: give an experiment config",),
+        PARSER_ERROR,
+    ),
+    BadInput(
         "config file does not exist",
         ("fit", "--config", "configs/nothere.yaml", *SMALL),
         ("--config configs/nothere.yaml: no such file (looked for ",),

@@ -82,3 +82,12 @@ def test_a_mistyped_config_path_gets_the_closest_config(in_tmp_dir: Path, capsys
     with pytest.raises(SystemExit):
         cli_main(["fit", "--config", "configs"])
     assert "error: --config configs is a folder, not a config file." in capsys.readouterr().err
+
+
+def test_a_command_without_a_config_says_what_to_give(in_tmp_dir: Path, capsys) -> None:
+    with pytest.raises(SystemExit) as exit_:
+        cli_main(["fit"])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "fit needs --data, --model: give an experiment config, e.g." in err
+    assert "fit --config configs/regression/mlp.yaml" in err
