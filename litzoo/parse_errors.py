@@ -54,6 +54,7 @@ class LitzooArgumentParser(LightningArgumentParser):
         if not self.exit_on_error:  # a caller that handles the error (the sweep's parse) gets it whole
             super().error(message, ex)
         prog = parser.prog.replace(" [options]", "")
+        # argparse keeps its options in _actions (jsonargparse's own error() reads it the same way).
         options = [option for action in parser._actions for option in action.option_strings]
         sys.stderr.write(f"error: {short_parse_error(message, prog, options)}\n")
         self.exit(2)
