@@ -196,6 +196,13 @@ class LitzooCLI(LightningCLI):
             self._run_lock.close()
             self._run_lock = None
 
+    @property
+    def command_config(self) -> Namespace:
+        """The parsed config of the command being run: its subcommand's section (the whole config
+        without a subcommand, ``run=False``). Valid from parsing on, before ``self.subcommand`` is set."""
+        subcommand = self.config.get("subcommand")
+        return self.config[subcommand] if subcommand else self.config
+
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         parser.add_argument(
             "--experiment",
@@ -247,12 +254,11 @@ class LitzooCLI(LightningCLI):
                 if problem is not None:
                     parser.error(problem)
         super().parse_arguments(parser, args)
-        subcommand = self.config.get("subcommand")
-        config = self.config[subcommand] if subcommand else self.config
+        config = self.command_config
         problem = seed_problem(config.get("seed_everything"))  # LightningCLI seeds right after parsing
         if problem is not None:
             parser.error(problem)
-        if subcommand:
+        if self.config.get("subcommand"):
             resolve_named_checkpoint(config)
             self._checkpoint = check_checkpoint_readable(config.get("ckpt_path"))
             if self._checkpoint is not None:
@@ -271,7 +277,7 @@ class LitzooCLI(LightningCLI):
         from it through Lightning's broadcast of ``trainer.log_dir``. Rank 0 locks the folder for the
         run (:mod:`litzoo.run_lock`), then removes what a crashed save left there.
         """
-        config = self.config[self.subcommand] if self.subcommand else self.config
+        config = self.command_config
         check_lr_find_request(config, self.subcommand)
         problem = trainer_option_problem(config.trainer, self.subcommand)
         if problem is not None:
@@ -337,13 +343,13 @@ class LitzooCLI(LightningCLI):
         give_net_config_init_args(self)
         super().instantiate_classes()
         if self._checkpoint is not None:
-            config = self.config[self.subcommand] if self.subcommand else self.config
+            config = self.command_config
             checkpoint, self._checkpoint = self._checkpoint, None  # memory-mapped; let it go after
             check_checkpoint_fits_data(checkpoint, self.datamodule, config.ckpt_path)
             check_checkpoint_fits_model(checkpoint, self.model, config.ckpt_path)
 
     def instantiate_trainer(self, **kwargs):
-        config = self.config[self.subcommand] if self.subcommand else self.config
+        config = self.command_config
         # --trainer.enable_checkpointing false: Lightning refuses it beside the checkpoint callbacks
         # the CLI always adds (--checkpoint.*, --last_checkpoint.*); they are built and save nothing.
         no_checkpoints = config.trainer.get("enable_checkpointing") is False
