@@ -13,7 +13,7 @@ import torch
 from lightning.pytorch.callbacks import BasePredictionWriter
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
-from litzoo.faults.atomic_io import AtomicTextFile
+from litzoo.faults.atomic_io import AtomicFile
 
 
 def probability_column(class_name: str) -> str:
@@ -58,7 +58,7 @@ class PredictionsCSV(BasePredictionWriter):
         if trainer.world_size > 1:
             path = path.with_name(f"{path.stem}.rank{trainer.global_rank}{path.suffix}")
         self.path = path
-        self._file = AtomicTextFile(path)
+        self._file = AtomicFile(path)
         self._writer = None  # created with the header once the first batch shows the columns
 
     def write_on_batch_end(

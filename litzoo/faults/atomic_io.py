@@ -35,44 +35,39 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             super().save_checkpoint(checkpoint, path, storage_options)
             return
         target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
+        saving = AtomicFile(target, binary=True)
         try:
-            with os.fdopen(handle, "wb") as file:
-                torch.save(checkpoint, file)
-                file.flush()
-                os.fsync(file.fileno())
-            # mkstemp creates the file private (0600); give it the permissions a plain save would.
-            os.chmod(temp_name, DEFAULT_FILE_MODE & ~current_umask())
-            os.replace(temp_name, target)
+            torch.save(checkpoint, saving.file)
+            saving.commit()
         except OSError as error:
-            Path(temp_name).unlink(missing_ok=True)
+            saving.discard()
             if error.filename is None:  # a failed write (say, a full disk) names no file: name the target
                 raise OSError(error.errno, error.strerror, str(target)) from error
             raise
         except BaseException:
-            Path(temp_name).unlink(missing_ok=True)
+            saving.discard()
             raise
-        _fsync_folder(target.parent)
         rank_zero_debug(f"Saved checkpoint atomically: {target}")
 
 
-class AtomicTextFile:
-    """A text file written under a temporary name in its folder, moved to ``target`` whole by :meth:`commit`.
+class AtomicFile:
+    """A file written under a temporary name in its folder, moved to ``target`` whole by :meth:`commit`.
 
     Until then ``target`` is untouched: a command killed mid-write (SIGKILL, out of memory, a node
     lost) leaves no half-written file under the name users read, only a hidden ``.<name>.*.tmp``
     that :func:`remove_unfinished_saves` recognises. :meth:`discard` drops the temporary file.
+    ``file`` is open for text (``newline=""``, as the csv module wants) or, with ``binary``, bytes.
     """
 
-    def __init__(self, target: Path) -> None:
+    def __init__(self, target: Path, binary: bool = False) -> None:
         self.target = target
         target.parent.mkdir(parents=True, exist_ok=True)
         handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
         self.temp = Path(temp_name)
-        self.file = os.fdopen(handle, "w", newline="")
+        self.file = os.fdopen(handle, "wb") if binary else os.fdopen(handle, "w", newline="")
 
     def commit(self) -> None:
+        """Flush and fsync the file, give it the permissions a plain write would, move it into place."""
         self.file.flush()
         os.fsync(self.file.fileno())
         self.file.close()
