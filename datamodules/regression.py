@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 from datamodules.sin_inverse import TUTORIAL_SEED, sin_inverse_samples
-from datamodules.tensor_data import MIN_SPLIT_SIZE, BatchedTensorDataset, InMemoryDataModule
+from datamodules.tensor_data import (
+    MIN_SPLIT_SIZE,
+    SPLIT_SIZE_REASON,
+    BatchedTensorDataset,
+    InMemoryDataModule,
+    check_at_least,
+)
 
 
 class RegressionDataModule(InMemoryDataModule):
@@ -34,17 +40,9 @@ class RegressionDataModule(InMemoryDataModule):
         seed: int = TUTORIAL_SEED,
     ) -> None:
         super().__init__(batch_size)
-        for name, size in (("train_size", train_size), ("val_size", val_size), ("test_size", test_size)):
-            if size < MIN_SPLIT_SIZE:
-                raise ValueError(
-                    f"RegressionDataModule: {name} must be at least {MIN_SPLIT_SIZE} (a split's R² needs two "
-                    f"samples), got {size}. Set --data.init_args.{name} to {MIN_SPLIT_SIZE} or more."
-                )
-        if batch_size < 1:
-            raise ValueError(
-                f"RegressionDataModule: batch_size must be at least 1, got {batch_size}. "
-                "Set --data.init_args.batch_size to 1 or more."
-            )
+        splits = {"train_size": train_size, "val_size": val_size, "test_size": test_size}
+        check_at_least("RegressionDataModule", MIN_SPLIT_SIZE, SPLIT_SIZE_REASON, **splits)
+        check_at_least("RegressionDataModule", 1, batch_size=batch_size)
         self.save_hyperparameters()
 
     def setup(self, stage: str) -> None:

@@ -8,8 +8,10 @@ from torch.utils.data import DataLoader
 
 from datamodules.tensor_data import (
     MIN_SPLIT_SIZE,
+    SPLIT_SIZE_REASON,
     BatchedTensorDataset,
     InMemoryDataModule,
+    check_at_least,
     keep_batch,
     tensor_loader,
 )
@@ -72,23 +74,11 @@ class SequenceRegressionDataModule(InMemoryDataModule):
         min_length: int = 1,
     ) -> None:
         super().__init__(batch_size)
-        sizes = {
-            "num_steps": num_steps,
-            "num_features": num_features,
-            "train_size": train_size,
-            "val_size": val_size,
-            "test_size": test_size,
-            "batch_size": batch_size,
-            "min_length": min_length,
-        }
-        for name, size in sizes.items():
-            least = MIN_SPLIT_SIZE if name.endswith("_size") and name != "batch_size" else 1
-            if size < least:
-                why = " (a split's R² needs two samples)" if least > 1 else ""
-                raise ValueError(
-                    f"SequenceRegressionDataModule: {name} must be at least {least}{why}, got {size}. "
-                    f"Set --data.init_args.{name} to {least} or more."
-                )
+        owner = "SequenceRegressionDataModule"
+        check_at_least(owner, 1, num_steps=num_steps, num_features=num_features)
+        splits = {"train_size": train_size, "val_size": val_size, "test_size": test_size}
+        check_at_least(owner, MIN_SPLIT_SIZE, SPLIT_SIZE_REASON, **splits)
+        check_at_least(owner, 1, batch_size=batch_size, min_length=min_length)
         if variable_length and min_length > num_steps:
             raise ValueError(
                 f"SequenceRegressionDataModule: min_length={min_length} exceeds num_steps={num_steps}; "

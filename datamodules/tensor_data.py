@@ -14,6 +14,20 @@ from torch.utils.data import DataLoader, Sampler, TensorDataset
 #: The fewest samples a split of a regression datamodule may hold: the R² every regression task logs
 #: per split (torchmetrics' ``R2Score``) needs two.
 MIN_SPLIT_SIZE = 2
+SPLIT_SIZE_REASON = " (a split's R² needs two samples)"
+
+
+def check_at_least(owner: str, least: int, reason: str = "", **values: int) -> None:
+    """Raise the config error for the first of ``values`` (datamodule option -> value) below ``least``.
+
+    ``owner`` names the datamodule, ``reason`` (a parenthesis) says why the bound is what it is.
+    """
+    for name, value in values.items():
+        if value < least:
+            raise ValueError(
+                f"{owner}: {name} must be at least {least}{reason}, got {value}. "
+                f"Set --data.init_args.{name} to {least} or more."
+            )
 
 
 class BatchedTensorDataset(TensorDataset):
