@@ -21,13 +21,15 @@ def trainer_option_problem(trainer: Namespace, subcommand: str | None) -> str | 
             f"--trainer.max_epochs {max_epochs} is not a number of epochs: give a positive count, or -1 to "
             "train until --trainer.max_steps or --trainer.max_time stops the run."
         )
-    nothing = {"max_epochs": max_epochs, "max_steps": trainer.get("max_steps")}
-    nothing["limit_train_batches"] = trainer.get("limit_train_batches")
-    for option, value in nothing.items():
+    # What each option must be to train at all, when 0 would make a fit train nothing.
+    enough = {
+        "max_epochs": "at least 1",
+        "max_steps": "at least 1",
+        "limit_train_batches": "a fraction above 0 or at least 1 batch",
+    }
+    for option, amount in enough.items():
+        value = trainer.get(option)
         if subcommand == "fit" and value is not None and value == 0:
-            amount = (
-                "a fraction above 0 or at least 1 batch" if option == "limit_train_batches" else "at least 1"
-            )
             return (
                 f"--trainer.{option} {value} trains nothing: the run would end at once with no checkpoint. "
                 f"Give {amount} to train, or use the validate/test subcommands to evaluate a checkpoint."
