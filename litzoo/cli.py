@@ -27,7 +27,7 @@ import datamodules  # noqa: F401  (registers the datamodules for short class pat
 import models  # noqa: F401  (registers the architectures for short class paths)
 from datamodules.vision import DatasetCorruptError, DatasetNotFoundError
 from litzoo.callbacks import LastCheckpoint, NetSummary
-from litzoo.compat import recorded_config
+from litzoo.compat import recorded_config, skip_logged_value_moves_within_a_device
 from litzoo.config_files import config_file_problem, config_paths
 from litzoo.cpu_threads import set_cpu_threads
 from litzoo.evaluation_folder import EVALUATION_STAGES, reserve_evaluation_folder, results_line
@@ -177,6 +177,7 @@ class LitzooCLI(LightningCLI):
         self._save_dir: Path | None = None
         self._checkpoint: dict | None = None
         self._run_lock: IO[str] | None = None
+        skip_logged_value_moves_within_a_device()  # each self.log costs a fraction (see litzoo.compat)
         try:
             super().__init__(*args, **kwargs)
         except BaseException:

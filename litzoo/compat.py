@@ -5,8 +5,8 @@ the private attribute it touches; ``tests/test_compat.py`` exercises each one ag
 versions and fails with the attribute's name when a release renames or removes it, so an upgrade
 breaks one test here instead of a training run.
 
-``tests/test_compat.py`` passes with Lightning 2.4.0 (the floor of ``lightning>=2.4``), 2.6.0 and
-2.6.6, with torch 2.4 and 2.14.
+``tests/test_compat.py`` passes with Lightning 2.6.0 (the floor of ``lightning>=2.6.0``) and 2.6.6,
+with torch 2.4 and 2.14.
 """
 
 from __future__ import annotations
@@ -15,11 +15,14 @@ from collections.abc import Callable
 from typing import Any
 
 import lightning as L
+import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.core.optimizer import LightningOptimizer
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
+from lightning.pytorch.trainer.connectors.logger_connector.result import _ResultMetric
+from torch import Tensor
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.writer import FileWriter
 
@@ -38,6 +41,49 @@ def recorded_config(cli: LightningCLI) -> dict[str, Any]:
     if not hasattr(cli, "config_dump"):
         cli._dump_config()
     return cli.config_dump
+
+
+# --- self.log ---------------------------------------------------------------------------------------
+def accumulator_tensors(metric: _ResultMetric) -> list[Tensor]:
+    """Every tensor a ``self.log`` accumulator holds: its states, their defaults, its cached results.
+
+    Touches ``_ResultMetric`` (Lightning's accumulator of one logged name) and torchmetrics'
+    ``Metric._defaults``/``_cache``, ``_forward_cache`` and ``_computed``. ``tests/test_compat.py``
+    checks that a walk of the whole object finds no tensor beyond these.
+    """
+    values = [
+        metric._forward_cache,
+        metric._computed,
+        *metric._defaults.values(),
+        *(getattr(metric, name) for name in metric._defaults),
+        *(metric._cache or {}).values(),
+    ]
+    return [value for value in values if isinstance(value, Tensor)]
+
+
+def skip_logged_value_moves_within_a_device() -> None:
+    """Make Lightning's move of a logged value's accumulator to the value's device free when nothing moves.
+
+    Touches ``_ResultMetric.to``, which ``_ResultCollection.log`` calls on every ``self.log`` with the
+    logged value's device. Lightning's rebuilds the accumulator's whole ``__dict__`` (about 45
+    entries, deep-copying its metadata dataclass) whether or not a tensor moves: 0.13 ms per call on
+    this CPU, about 1 ms per epoch of ``configs/regression/mlp.yaml``, which logs eight epoch values,
+    5% of its epoch (profiled with py-spy). Replaced here by a version that returns at once when
+    every tensor of the accumulator is on that device already and otherwise runs Lightning's. No
+    public API: the call is inside ``self.log``. Idempotent; applied by the CLI for every command.
+    """
+    lightning_to = _ResultMetric.to
+    if getattr(lightning_to, "skips_moves_within_a_device", False):
+        return
+
+    def to(self: _ResultMetric, *args: Any, **kwargs: Any) -> _ResultMetric:
+        device = args[0] if len(args) == 1 and not kwargs else None
+        if isinstance(device, torch.device) and all(t.device == device for t in accumulator_tensors(self)):
+            return self
+        return lightning_to(self, *args, **kwargs)
+
+    to.skips_moves_within_a_device = True
+    _ResultMetric.to = to
 
 
 # --- ModelCheckpoint --------------------------------------------------------------------------------

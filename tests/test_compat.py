@@ -6,7 +6,9 @@ A failure here names the attribute a release renamed, removed or changed; fix th
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
+from collections.abc import Mapping
 
 import lightning as L
 import torch
@@ -15,6 +17,7 @@ from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.demos.boring_classes import BoringModel
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
+from lightning.pytorch.trainer.connectors.logger_connector.result import _ResultCollection
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import scalar
@@ -226,3 +229,35 @@ def test_the_slurm_requeue_handler_can_be_wrapped(tmp_path):
     assert compat.wrap_slurm_requeue_handler(trainer, lambda handler: lambda *args: seen.append(handler))
     trainer._signal_connector._slurm_sigusr_handler_fn(10, None)
     assert len(seen) == 1 and callable(seen[0])  # the wrapper got Lightning's own handler
+
+
+# --- self.log ---------------------------------------------------------------------------------------
+def every_tensor_in(value: object) -> list[torch.Tensor]:
+    """The tensors Lightning's ``apply_to_collection`` would reach in ``value``, walked the same way."""
+    if isinstance(value, torch.Tensor):
+        return [value]
+    if isinstance(value, Mapping):
+        return [t for item in value.values() for t in every_tensor_in(item)]
+    if isinstance(value, list | tuple | set):
+        return [t for item in value for t in every_tensor_in(item)]
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return [t for f in dataclasses.fields(value) for t in every_tensor_in(getattr(value, f.name))]
+    return []
+
+
+def test_a_logged_value_moves_its_accumulator_only_to_another_device():
+    results = _ResultCollection(training=True)
+    results.log("training_step", "loss", torch.tensor(0.5), on_step=True, on_epoch=True, batch_size=4)
+    accumulator = results["training_step.loss"]
+    accumulator.compute()  # fills the cached result too
+    tensors = every_tensor_in(accumulator.__dict__)
+    assert {id(t) for t in compat.accumulator_tensors(accumulator)} == {id(t) for t in tensors}, (
+        "_ResultMetric holds a tensor compat.accumulator_tensors does not list"
+    )
+
+    compat.skip_logged_value_moves_within_a_device()
+    meta = accumulator.meta
+    assert accumulator.to(torch.device("cpu")) is accumulator
+    assert accumulator.meta is meta, "nothing moves, yet Lightning's .to ran (it copies the metadata)"
+    accumulator.to(torch.device("meta"))
+    assert {t.device.type for t in every_tensor_in(accumulator.__dict__)} == {"meta"}
