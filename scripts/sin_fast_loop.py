@@ -7,7 +7,9 @@ What an engineer who knows PyTorch writes by hand for this job, with the tutoria
 64, validation as one forward pass per epoch) but without the tutorial's per-sample overheads: batches
 are sliced from a tensor shuffled once per epoch (no ``Dataset``/``DataLoader``/collate), and the
 epoch's training loss is summed on the tensor side, so no step waits on ``loss.item()``. It imports
-no Lightning. ``scripts/tutorial_sin.py`` is the loop as the tutorial writes it.
+no Lightning: the samples are drawn here as the tutorial draws them (``datamodules`` is Lightning's,
+and importing it would put Lightning's start-up into this reference's time).
+``scripts/tutorial_sin.py`` is the loop as the tutorial writes it.
 """
 
 from __future__ import annotations
@@ -19,19 +21,25 @@ import numpy as np
 import torch
 from torch import nn
 
-from datamodules.sin_inverse import TUTORIAL_SEED, sin_inverse_samples
 from models.mlp import Feedforward
 
+TUTORIAL_SEED = 137
 SPLIT_SIZE = 2000
 BATCH_SIZE = 64
 HIDDEN_SIZES = [64, 64, 64]
 
 
+def samples() -> tuple[torch.Tensor, torch.Tensor]:
+    """The tutorial's draw: ``x = U**4 + 0.05``, ``y = sin(1/x)`` in float64, then float32 tensors."""
+    x = np.power(np.random.random_sample([SPLIT_SIZE, 1]), 4) + 0.05
+    return torch.tensor(x, dtype=torch.float32), torch.tensor(np.sin(1 / x), dtype=torch.float32)
+
+
 def train(epochs: int) -> dict[str, float]:
     torch.manual_seed(TUTORIAL_SEED)
-    rng = np.random.RandomState(TUTORIAL_SEED)
-    x_train, y_train = sin_inverse_samples(SPLIT_SIZE, rng)
-    x_val, y_val = sin_inverse_samples(SPLIT_SIZE, rng)
+    np.random.seed(TUTORIAL_SEED)
+    x_train, y_train = samples()
+    x_val, y_val = samples()
     net = Feedforward(input_shape=(1,), num_outputs=1, depth=len(HIDDEN_SIZES) + 1, hidden_sizes=HIDDEN_SIZES)
     optimizer = torch.optim.Adam(net.parameters(), lr=0.01, weight_decay=1e-5)
     criterion = nn.MSELoss()

@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
+import numpy as np
+
+from datamodules.sin_inverse import TUTORIAL_SEED, sin_inverse_samples
 from scripts import benchmark
+from tests.conftest import REPO_ROOT
 
 
 def test_step_case_writes_every_variant_against_the_plain_loop(in_tmp_dir, monkeypatch):
@@ -56,3 +62,18 @@ def test_sin_case_times_whole_processes_and_notes_their_peak_memory(in_tmp_dir):
     # Each process's own peak: a Python process with torch imported takes tens of MiB at least.
     assert all(int(note[2]) > 50 for note in notes)
     assert all(float(note[1]) > 0 for note in notes)
+
+
+def test_the_hand_optimized_reference_trains_on_the_tutorials_samples_without_lightning():
+    """Its time is plain PyTorch's: no Lightning start-up, and the samples of the tutorial and litzoo."""
+    code = (
+        "import sys, numpy as np; from scripts import sin_fast_loop as loop; "
+        "np.random.seed(loop.TUTORIAL_SEED); x, y = loop.samples(); "
+        "print('lightning' in sys.modules, float(x.sum()), float(y.sum()))"
+    )
+    lightning, x_sum, y_sum = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert lightning == "False"
+    x, y = sin_inverse_samples(2000, np.random.RandomState(TUTORIAL_SEED))
+    assert (float(x_sum), float(y_sum)) == (float(x.sum()), float(y.sum()))
