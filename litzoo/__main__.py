@@ -1,5 +1,5 @@
 """``python -m litzoo ...``: the same as the ``litzoo`` command."""
 
-from litzoo.cli import main
+from litzoo.startup import main
 
 main()

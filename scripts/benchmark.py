@@ -3,9 +3,10 @@
     python scripts/benchmark.py                          # every case, CPU, results/benchmark.md
     python scripts/benchmark.py --cases lenet5 lstm --steps 320 --repeats 5
     python scripts/benchmark.py --cases sin --sin-epochs 2000   # the full sin(1/x) run, end to end
+    python scripts/benchmark.py --cases startup --repeats 5      # what a command costs around its work
     python scripts/benchmark.py --accelerator gpu --batch-size 512
 
-Two kinds of case:
+Two kinds of case (and ``startup``, the first kind for one epoch):
 
 * ``sin``: the sin(1/x) regression trained end to end, each variant a whole process (start-up,
   imports, data, 2000 epochs with validation), wall seconds: the tutorial's loop as the tutorial writes
@@ -15,6 +16,9 @@ Two kinds of case:
   ``scripts/train.py fit --config configs/regression/mlp.yaml`` (the README's first command) exactly as
   a user runs them (progress bar on); the note gives each variant's best validation MSE and its peak
   resident memory (median, and against the tutorial loop's).
+* ``startup``: the tutorial loop and the litzoo command for one epoch, and the litzoo command with
+  ``litzoo.cli`` imported directly instead of through ``litzoo/startup.py`` (which keeps the imported
+  objects out of the garbage collector's walks): what start-up and exit cost.
 * step cases (``lenet5``, ``simple_cnn``, ``my_cnn``, ``resnet18``, ``lstm``): train steps/s in this
   process of (a) litzoo: the model, data and trainer exactly as ``scripts/train.py`` builds them from
   the config (same callbacks, TensorBoard + CSV loggers, progress bar on), validation off, timed
@@ -80,7 +84,7 @@ STEP_CASES: dict[str, StepCase] = {
     "resnet18": StepCase("cifar10/resnet18.yaml", "cifar10"),
     "lstm": StepCase("mnist/lstm.yaml", "mnist", per_batch=True),
 }
-ALL_CASES = ("sin", *STEP_CASES)
+ALL_CASES = ("sin", "startup", *STEP_CASES)
 
 
 @dataclass
@@ -117,23 +121,13 @@ def timed_process(command: list[str], cwd: Path) -> tuple[float, float, str]:
     return wall, usage.ru_maxrss / 1024, output  # ru_maxrss is in KiB on Linux
 
 
-def sin_end_to_end(epochs: int, repeats: int, workdir: Path) -> list[Row]:
-    variants: dict[str, list[str]] = {
-        "tutorial loop, as written (Dataset + DataLoader)": [
-            sys.executable, str(TUTORIAL_SCRIPT), "--epochs", str(epochs)
-        ],
-        "hand-optimized plain loop (in-memory batches)": [
-            sys.executable, str(FAST_LOOP_SCRIPT), "--epochs", str(epochs)
-        ],
-        "litzoo regression/mlp.yaml": [
-            sys.executable, str(TRAIN_SCRIPT), "fit", "--config", str(CONFIGS / "regression/mlp.yaml"),
-            "--trainer.max_epochs", str(epochs),
-        ],
-    }  # fmt: skip
-    rows = {
-        name: Row("sin(1/x) MLP, end to end", name, "s", reference=name.startswith("tutorial"))
-        for name in variants
-    }
+def whole_processes(case: str, variants: dict[str, list[str]], repeats: int, workdir: Path) -> list[Row]:
+    """Time each command of ``variants`` ``repeats`` times, interleaved; the first is the reference.
+
+    Each row's note gives the median best validation MSE the command printed and its median peak
+    memory, also against the reference's.
+    """
+    rows = {name: Row(case, name, "s", reference=i == 0) for i, name in enumerate(variants)}
     best: dict[str, list[float]] = {name: [] for name in variants}
     peak: dict[str, list[float]] = {name: [] for name in variants}
     for _ in range(repeats):
@@ -151,6 +145,44 @@ def sin_end_to_end(epochs: int, repeats: int, workdir: Path) -> list[Row]:
             f"peak memory {peak_mib:.0f} MiB ({peak_mib / reference_peak:.2f}x)"
         )
     return list(rows.values())
+
+
+def litzoo_sin_command(epochs: int) -> list[str]:
+    """The README's first command for ``epochs`` epochs, as a user runs it from a clone."""
+    config = str(CONFIGS / "regression" / "mlp.yaml")
+    return [sys.executable, str(TRAIN_SCRIPT), "fit", "--config", config, "--trainer.max_epochs", str(epochs)]
+
+
+def sin_end_to_end(epochs: int, repeats: int, workdir: Path) -> list[Row]:
+    variants: dict[str, list[str]] = {
+        "tutorial loop, as written (Dataset + DataLoader)": [
+            sys.executable, str(TUTORIAL_SCRIPT), "--epochs", str(epochs)
+        ],
+        "hand-optimized plain loop (in-memory batches)": [
+            sys.executable, str(FAST_LOOP_SCRIPT), "--epochs", str(epochs)
+        ],
+        "litzoo regression/mlp.yaml": litzoo_sin_command(epochs),
+    }  # fmt: skip
+    return whole_processes("sin(1/x) MLP, end to end", variants, repeats, workdir)
+
+
+def startup(repeats: int, workdir: Path) -> list[Row]:
+    """What a command costs around its work: the sin(1/x) job for one epoch, whole processes.
+
+    The litzoo command (``scripts/train.py``, as ``litzoo`` and ``python -m litzoo``) imports the CLI
+    through :mod:`litzoo.startup`, which keeps the imported objects out of the garbage collector's
+    walks; the last row imports :mod:`litzoo.cli` directly, as a Python caller does, to show what that
+    saves.
+    """
+    command = litzoo_sin_command(1)
+    variants = {
+        "tutorial loop, as written, 1 epoch": [sys.executable, str(TUTORIAL_SCRIPT), "--epochs", "1"],
+        "litzoo regression/mlp.yaml, 1 epoch": command,
+        "the same, litzoo.cli imported without litzoo.startup": [
+            sys.executable, "-c", "from litzoo.cli import main; main()", *command[2:]
+        ],
+    }  # fmt: skip
+    return whole_processes("start-up and exit", variants, repeats, workdir)
 
 
 # --- per-step cases, in this process -----------------------------------------------------------------
@@ -413,6 +445,8 @@ def main(argv: list[str] | None = None) -> None:
             for name in args.cases:
                 if name == "sin":
                     rows += sin_end_to_end(args.sin_epochs, args.repeats, workdir)
+                elif name == "startup":
+                    rows += startup(args.repeats, workdir)
                 else:
                     rows += step_case_rows(name, STEP_CASES[name], workdir, args)
                 print(markdown(rows, args), flush=True)

@@ -3,7 +3,7 @@
 The CLI itself lives in the installed ``litzoo`` package (``litzoo/cli.py``); this file only starts it.
 """
 
-from litzoo.cli import main
+from litzoo.startup import main
 
 if __name__ == "__main__":
     main()

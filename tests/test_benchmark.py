@@ -77,3 +77,17 @@ def test_the_hand_optimized_reference_trains_on_the_tutorials_samples_without_li
     assert lightning == "False"
     x, y = sin_inverse_samples(2000, np.random.RandomState(TUTORIAL_SEED))
     assert (float(x_sum), float(y_sum)) == (float(x.sum()), float(y.sum()))
+
+
+def test_startup_case_times_the_command_with_and_without_its_frozen_imports(in_tmp_dir):
+    out = in_tmp_dir / "bench.md"
+    benchmark.main(["--cases", "startup", "--repeats", "1", "--out", str(out)])
+    rows = [line.split(" | ") for line in out.read_text().splitlines() if line.startswith("| start-up")]
+    assert [row[1] for row in rows] == [
+        "tutorial loop, as written, 1 epoch",
+        "litzoo regression/mlp.yaml, 1 epoch",
+        "the same, litzoo.cli imported without litzoo.startup",
+    ]
+    assert rows[0][3] == "reference" and all(row[3].endswith("x") for row in rows[1:])
+    # All three trained the same first epoch of the same net on the same samples.
+    assert len({re.search(r"best val MSE (\S+);", row[5])[1] for row in rows}) == 1

@@ -31,7 +31,7 @@ def test_every_architecture_imports_without_lightning() -> None:
 
 def test_litzoo_command_is_installed_and_runs_the_cli() -> None:
     (script,) = [e for e in entry_points(group="console_scripts") if e.name == "litzoo"]
-    assert script.value == "litzoo.cli:main"
+    assert script.value == "litzoo.startup:main"
     result = subprocess.run([sys.executable, "-m", "litzoo", "--help"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert all(sub in result.stdout for sub in ("fit", "validate", "test", "predict"))
