@@ -9,8 +9,10 @@ Copied line for line from the tutorial ("building models", ``../shared/seeds/004
 1e-5), ``loss.item()`` every step, validation as one forward pass over the whole validation set each
 epoch, a progress line every 10 epochs. Left out, since none of it trains: the matplotlib figures, the
 ``torch.save``/``torch.load`` round trip and the final prediction plot. Added: ``--epochs`` (the
-tutorial's ``num_train_epochs``) and a last line with the best validation MSE in full precision, as
-JSON, which ``scripts/benchmark.py`` and the tests read. ``accuracy_score`` (scikit-learn) is reached
+tutorial's ``num_train_epochs``), ``--torch-seed`` (the tutorial's ``torch.manual_seed(137)``, which
+decides the initial weights and the shuffling; the samples keep numpy's seed 137, as litzoo's keep
+theirs whatever ``--seed_everything`` says), and a last line with the best validation MSE in full
+precision, as JSON, which ``scripts/benchmark.py``, ``scripts/sin_seeds.py`` and the tests read. ``accuracy_score`` (scikit-learn) is reached
 only by the classification branch of ``train()``, which this script never runs.
 """
 
@@ -213,12 +215,13 @@ def train(x_train, y_train, x_val, y_val, loss_type, model, num_train_epochs, ba
 # =========================
 parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
 parser.add_argument("--epochs", type=int, default=2000, help="the tutorial's num_train_epochs")
+parser.add_argument("--torch-seed", type=int, default=137, help="the tutorial's torch.manual_seed")
 args = parser.parse_args()
 if args.epochs < 1:
     parser.error("--epochs must be at least 1.")
 
 # Fix random seeds for reproducibility
-torch.manual_seed(137)
+torch.manual_seed(args.torch_seed)
 np.random.seed(137)
 
 
