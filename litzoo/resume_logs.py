@@ -5,13 +5,16 @@ replayed epoch of ``interrupted.ckpt``, or whatever a crashed run did after its 
 values logged at steps ``>= G`` before the resume would appear twice, the earlier ones from a run
 that no longer exists. ``metrics.csv`` and ``metrics_steps.csv`` lose those rows (an epoch's row has
 the epoch's last step); TensorBoard gets ``purge_step=G``, with which its writer marks the restart
-and TensorBoard hides the older events at those steps.
+and TensorBoard hides the older events at those steps. That marker works only in a file TensorBoard
+reads after the older ones, and it reads a folder's event files in name order; see
+:func:`wait_for_a_later_events_file`.
 """
 
 from __future__ import annotations
 
 import csv
 import re
+import time
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +27,8 @@ from litzoo.callbacks.epoch_rows import METRICS_FILE, STEPS_FILE
 #: Lightning's SLURM requeue checkpoints, ``hpc_ckpt_<K>.ckpt``: a requeued job resumes from the highest K.
 HPC_CHECKPOINT = re.compile(r"^hpc_ckpt_(\d+)\.ckpt$")
 TENSORBOARD_LOGGER = "TensorBoardLogger"
+#: TensorBoard's event files, ``events.out.tfevents.<second created>.<host>.<pid>.<n>``.
+EVENTS_FILE = re.compile(r"^events\.out\.tfevents\.(\d+)\.")
 
 
 def drop_rows_from_step(metrics_csv: Path, step: int) -> int:
@@ -43,6 +48,25 @@ def drop_rows_from_step(metrics_csv: Path, step: int) -> int:
     return len(rows) - len(kept)
 
 
+def wait_for_a_later_events_file(run_dir: Path) -> None:
+    """Return once a TensorBoard writer created now names its file after every events file in ``run_dir``.
+
+    The name starts with the second its writer was created in, then the host and the process id. A
+    run resumed within the second its interrupted run started writing in (a short run, resumed at
+    once) would name its file by the same second, and the file would sort before the interrupted
+    run's whenever its process id is smaller: TensorBoard would then read the restart marker first
+    and show the interrupted run's events at the replayed steps beside the new ones. Waiting for the
+    next second (at most one) rules that out.
+    """
+    created = [
+        int(m.group(1))
+        for path in run_dir.rglob("events.out.tfevents.*")
+        if (m := EVENTS_FILE.match(path.name))
+    ]
+    if created:
+        time.sleep(max(0.0, max(created) + 1 - time.time()))
+
+
 def log_each_step_once(run_dir: Path, loggers: list[Namespace], resumed_step: int) -> None:
     """Prepare the run folder and logger configs of a run that resumes at global step ``resumed_step``."""
     for name in (METRICS_FILE, STEPS_FILE):
@@ -50,6 +74,7 @@ def log_each_step_once(run_dir: Path, loggers: list[Namespace], resumed_step: in
     for logger in loggers:
         if logger.class_path.endswith(TENSORBOARD_LOGGER) and logger.init_args.get("purge_step") is None:
             logger.init_args.purge_step = resumed_step
+            wait_for_a_later_events_file(run_dir)
 
 
 def resumed_global_step(checkpoint: dict[str, Any] | None, requeued_run: Path | None) -> int | None:

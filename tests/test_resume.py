@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import csv
+import time
 from pathlib import Path
 
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from litzoo.cli import cli_main
+from litzoo.resume_logs import wait_for_a_later_events_file
 from tests.conftest import CONFIGS, QUIET, run_folders
 
 CONFIG = str(CONFIGS / "regression" / "mlp.yaml")
@@ -105,3 +107,17 @@ def test_last_checkpoint_holds_the_final_state_when_saved_less_often(in_tmp_dir)
     # A usable resume point: continuing to 14 epochs trains exactly one more.
     resumed = cli_main(["fit", *fast, *sizes, "--trainer.max_epochs", "14", "--ckpt_path", "last"])
     assert resumed.trainer.global_step == 14 * 2
+
+
+def test_a_resumed_runs_events_file_sorts_after_the_interrupted_runs(tmp_path: Path):
+    """TensorBoard reads event files in name order, and the name starts with the second of creation."""
+    now = int(time.time())
+    interrupted = tmp_path / f"events.out.tfevents.{now}.host.99999.0"
+    interrupted.touch()
+    wait_for_a_later_events_file(tmp_path)
+    assert time.time() >= now + 1  # a writer made now names its file by a later second
+
+    interrupted.rename(tmp_path / f"events.out.tfevents.{now - 100}.host.99999.0")  # an older run only
+    started = time.monotonic()
+    wait_for_a_later_events_file(tmp_path)
+    assert time.monotonic() - started < 0.5  # nothing to wait for
