@@ -66,9 +66,9 @@ def skip_logged_value_moves_within_a_device() -> None:
 
     Touches ``_ResultMetric.to``, which ``_ResultCollection.log`` calls on every ``self.log`` with the
     logged value's device. Lightning's rebuilds the accumulator's whole ``__dict__`` (about 45
-    entries, deep-copying its metadata dataclass) whether or not a tensor moves: 0.13 ms per call on
-    this CPU, about 1 ms per epoch of ``configs/regression/mlp.yaml``, which logs eight epoch values,
-    5% of its epoch (profiled with py-spy). Replaced here by a version that returns at once when
+    entries, deep-copying its metadata dataclass) whether or not a tensor moves: for
+    ``configs/regression/mlp.yaml``, which logs eight epoch values, 7.7% of its fit loop (py-spy,
+    README "Speed", item 7). Replaced here by a version that returns at once when
     every tensor of the accumulator is on that device already and otherwise runs Lightning's. No
     public API: the call is inside ``self.log``. Idempotent; applied by the CLI for every command.
     """

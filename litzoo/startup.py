@@ -3,10 +3,10 @@
 Importing the CLI (torch, Lightning, torchmetrics, torchvision, matplotlib through torchmetrics)
 creates hundreds of thousands of objects that live as long as the process. Python's cyclic garbage
 collector walks all of them in every full collection, during the imports and again while the
-interpreter shuts down. So the imports run with the collector paused, and what they created is
-then frozen (``gc.freeze``: moved to a permanent generation that collections skip), which is what the
-standard library offers for long-lived start-up state. Objects made afterwards (the run's model, data, loggers) are collected as
-usual. A one-epoch run of ``configs/regression/mlp.yaml`` took 2.4 s against 3.6 s with the CLI
+interpreter shuts down. So the imports run with the collector paused, and what they created is then
+frozen (``gc.freeze``: moved to a permanent generation that collections skip), which is what the
+standard library offers for long-lived start-up state. Objects made afterwards (the run's model,
+data, loggers) are collected as usual. A one-epoch run of ``configs/regression/mlp.yaml`` took 2.4 s against 3.6 s with the CLI
 imported plainly (``python scripts/benchmark.py --cases startup``, ``results/benchmark_sin.md``).
 
 Only the command's own process is affected: importing :mod:`litzoo.cli` from Python (a notebook,
