@@ -6,12 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from litzoo.datamodules.augment import normalize_uint8, random_crop_flip
+from litzoo.datamodules.image_framing import fit_square
+from litzoo.datamodules.vision import VisionDataModule
 from PIL import Image
 from torchvision import datasets
-
-from datamodules.augment import normalize_uint8, random_crop_flip
-from datamodules.image_framing import fit_square
-from datamodules.vision import VisionDataModule
 
 #: Per-channel (R, G, B) mean and standard deviation of the CIFAR-10 training pixels on the [0, 1] scale.
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)
@@ -30,7 +29,7 @@ class CIFAR10DataModule(VisionDataModule):
             per epoch. Validation and test images are never augmented.
         data_dir, download, batch_size, val_size, split_seed, num_workers, pin_memory,
         persistent_workers, predict_path, skip_unreadable: See
-        :class:`~datamodules.vision.VisionDataModule`.
+        :class:`~litzoo.datamodules.vision.VisionDataModule`.
     """
 
     dataset_class = datasets.CIFAR10
@@ -47,7 +46,7 @@ class CIFAR10DataModule(VisionDataModule):
 
     def __init__(self, data_dir: str | Path = "data/", augment: bool = True, **options: Any) -> None:
         """``augment``: random crop (padding 4) and horizontal flip of training batches; ``options``: see
-        :class:`~datamodules.vision.VisionDataModule` (download, batch_size, val_size, split_seed, loaders)."""
+        :class:`~litzoo.datamodules.vision.VisionDataModule` (download, batch_size, val_size, split_seed, loaders)."""
         super().__init__(data_dir, **options)
         self.save_hyperparameters()
         self.augment = augment

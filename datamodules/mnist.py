@@ -6,12 +6,11 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from litzoo.datamodules.augment import normalize_uint8, pad_centered
+from litzoo.datamodules.image_framing import frame_digit
+from litzoo.datamodules.vision import VisionDataModule
 from PIL import Image
 from torchvision import datasets
-
-from datamodules.augment import normalize_uint8, pad_centered
-from datamodules.image_framing import frame_digit
-from datamodules.vision import VisionDataModule
 
 #: Mean and standard deviation of the MNIST training pixels on the [0, 1] scale.
 MNIST_MEAN = (0.1307,)
@@ -26,7 +25,7 @@ class MNISTDataModule(VisionDataModule):
         pad_to: Pad every image symmetrically with black to ``pad_to x pad_to`` (``None``: keep 28x28).
         data_dir, download, batch_size, val_size, split_seed, num_workers, pin_memory,
         persistent_workers, predict_path, skip_unreadable: See
-        :class:`~datamodules.vision.VisionDataModule`.
+        :class:`~litzoo.datamodules.vision.VisionDataModule`.
     """
 
     dataset_class = datasets.MNIST
@@ -48,7 +47,7 @@ class MNISTDataModule(VisionDataModule):
 
     def __init__(self, data_dir: str | Path = "data/", pad_to: int | None = None, **options: Any) -> None:
         """``pad_to``: zero-pad the 28x28 digits to this side (LeNet-5 reads 32x32); ``options``: see
-        :class:`~datamodules.vision.VisionDataModule` (download, batch_size, val_size, split_seed, loaders)."""
+        :class:`~litzoo.datamodules.vision.VisionDataModule` (download, batch_size, val_size, split_seed, loaders)."""
         super().__init__(data_dir, **options)
         if pad_to is not None and pad_to < MNIST_SIDE:
             raise ValueError(

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
-
-from datamodules.sin_inverse import TUTORIAL_SEED, sin_inverse_samples
-from datamodules.tensor_data import (
+from litzoo.datamodules.sin_inverse import TUTORIAL_SEED, sin_inverse_samples
+from litzoo.datamodules.tensor_data import (
     MIN_SPLIT_SIZE,
     SPLIT_SIZE_REASON,
     BatchedTensorDataset,

@@ -3,10 +3,7 @@
 from __future__ import annotations
 
 import torch
-from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
-from torch.utils.data import DataLoader
-
-from datamodules.tensor_data import (
+from litzoo.datamodules.tensor_data import (
     MIN_SPLIT_SIZE,
     SPLIT_SIZE_REASON,
     BatchedTensorDataset,
@@ -15,6 +12,8 @@ from datamodules.tensor_data import (
     keep_batch,
     tensor_loader,
 )
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
+from torch.utils.data import DataLoader
 
 
 def sequence_sum_samples(

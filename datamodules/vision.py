@@ -9,13 +9,12 @@ from typing import Any
 
 import torch
 from lightning.pytorch.utilities.rank_zero import rank_zero_warn
+from litzoo.datamodules.content_checks import as_class_indices, as_pixels, check_image_shape, check_labels
+from litzoo.datamodules.image_files import read_images
+from litzoo.datamodules.tensor_data import BatchedTensorDataset, InMemoryDataModule, tensor_loader
 from PIL import Image
 from torch.utils.data import DataLoader
 from torchvision.datasets import VisionDataset
-
-from datamodules.content_checks import as_class_indices, as_pixels, check_image_shape, check_labels
-from datamodules.image_files import read_images
-from datamodules.tensor_data import BatchedTensorDataset, InMemoryDataModule, tensor_loader
 
 #: The validation split is drawn with its own generator so it never changes with ``seed_everything``.
 DEFAULT_SPLIT_SEED = 42
@@ -50,7 +49,7 @@ class VisionDataModule(InMemoryDataModule):
     and is never augmented; the test split is the official test set, also used by ``predict``
     unless ``predict_path`` names the user's own images.
 
-    Each split is checked once at setup (:mod:`datamodules.content_checks`): image size, pixel type and
+    Each split is checked once at setup (:mod:`litzoo.datamodules.content_checks`): image size, pixel type and
     scale (floats are converted to uint8 by one stated rule or refused), NaN/inf and label range.
 
     Subclasses set ``dataset_class``, ``files``, ``mean``, ``std``, ``num_classes``, ``class_names``,
@@ -195,7 +194,7 @@ class VisionDataModule(InMemoryDataModule):
         return images, labels
 
     def checked_split(self, split: str, images: torch.Tensor, labels: torch.Tensor) -> BatchedTensorDataset:
-        """The split as a dataset, once its images and labels passed :mod:`datamodules.content_checks`."""
+        """The split as a dataset, once its images and labels passed :mod:`litzoo.datamodules.content_checks`."""
         owner = type(self).__name__
         check_image_shape(owner, split, images, self.image_shape)
         check_labels(owner, split, labels, self.num_classes)

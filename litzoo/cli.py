@@ -23,13 +23,13 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
-import datamodules  # noqa: F401  (registers the datamodules for short class paths)
-import models  # noqa: F401  (registers the architectures for short class paths)
-from datamodules.vision import DatasetCorruptError, DatasetNotFoundError
+import litzoo.datamodules
+import litzoo.models  # noqa: F401  (registers the architectures for short class paths)
 from litzoo.callbacks import LastCheckpoint, NetSummary
 from litzoo.compat import recorded_config, skip_logged_value_moves_within_a_device
 from litzoo.config_files import config_file_problem, config_paths
 from litzoo.cpu_threads import set_cpu_threads
+from litzoo.datamodules.vision import DatasetCorruptError, DatasetNotFoundError
 from litzoo.evaluation_folder import EVALUATION_STAGES, reserve_evaluation_folder, results_line
 from litzoo.faults import (
     DataSanityCheck,
@@ -49,6 +49,8 @@ from litzoo.faults.requeue import exact_requeue
 from litzoo.gpu_probe import skip_gpu_probing_without_gpu
 from litzoo.grouped_steps import add_steps_per_load_argument, group_optimizer_steps
 from litzoo.lr_find import add_lr_find_argument, check_lr_find_request, find_learning_rate
+from litzoo.models.tasks import TaskModule
+from litzoo.models.tasks.chunked import samples_per_step
 from litzoo.monitoring import (
     DEFAULT_LOGGERS,
     DEFAULT_SAVE_DIR,
@@ -74,8 +76,6 @@ from litzoo.run_folder import (
     version_number,
 )
 from litzoo.run_lock import lock_run_folder
-from models.tasks import TaskModule
-from models.tasks.chunked import samples_per_step
 
 #: What the data decides, one vocabulary for every datamodule and every net (torchvision's habit: one
 #: name everywhere): each datamodule attribute is linked into the net's argument of the same name,

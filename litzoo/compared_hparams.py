@@ -30,8 +30,8 @@ from typing import Any
 
 import lightning as L
 
-from models.tasks.chunked import ChunkedSteps, samples_per_step
-from models.tasks.net_checks import SIZE_ATTRIBUTES
+from litzoo.models.tasks.chunked import ChunkedSteps, samples_per_step
+from litzoo.models.tasks.net_checks import SIZE_ATTRIBUTES
 
 #: A value the HParams plugin stores: a bool, a number or a string.
 Value = bool | int | float | str

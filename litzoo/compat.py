@@ -152,7 +152,7 @@ def step_past_lightning(trainer: L.Trainer, optimizer: LightningOptimizer) -> No
     optimizer step without ``LightningOptimizer.step``, whose dispatch of the per-step hooks (to
     every callback, even when none overrides them) made each step of the sin(1/x) MLP 16% slower
     (636 -> 735 µs, ``scripts/benchmark_chunk_hooks.py``, ``results/benchmark_chunk_hooks.md``).
-    :class:`models.tasks.ChunkedSteps`, the only caller, uses it only when nothing observes those
+    :class:`litzoo.models.tasks.ChunkedSteps`, the only caller, uses it only when nothing observes those
     hooks.
     """
     progress = trainer.fit_loop.epoch_loop.manual_optimization.optim_step_progress
@@ -168,7 +168,7 @@ def log_at_optimizer_steps(trainer: L.Trainer) -> None:
     Touches ``trainer.fit_loop.epoch_loop._batches_that_stepped``, the step every logger receives
     (and ``log_every_n_steps`` counts), which Lightning increments once per training batch after
     logging the batch's values; set to ``global_step - 1`` here, it ends the batch at ``global_step``.
-    A task that takes many optimizer steps per batch (:class:`models.tasks.ChunkedSteps`) then logs
+    A task that takes many optimizer steps per batch (:class:`litzoo.models.tasks.ChunkedSteps`) then logs
     at the same x-axis positions as one that takes one, so TensorBoard curves and ``metrics.csv``
     of the two line up, and a run resumed in the other mode continues its curves. No public API sets
     the logging step: it is derived from the batch count.

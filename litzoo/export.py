@@ -26,10 +26,10 @@ import torch
 import yaml
 from torch import nn
 
-import models.tasks
+import litzoo.models.tasks
 from litzoo.export_formats import FORMATS, TORCHSCRIPT_NOTE, ExportFormat
 from litzoo.faults import check_checkpoint_readable
-from models.tasks import TaskModule
+from litzoo.models.tasks import TaskModule
 
 MAX_ABS_DIFFERENCE = 1e-4
 #: The example input's batch; not 1, which torch.export would take for a constant.
@@ -48,7 +48,7 @@ def task_class(checkpoint_path: Path, hparams: dict) -> type[TaskModule]:
         class_path = yaml.safe_load(config.read_text()).get("model", {}).get("class_path", "")
     else:
         class_path = hparams.get("_class_path", "")
-    found = getattr(models.tasks, class_path.rsplit(".", 1)[-1], None)
+    found = getattr(litzoo.models.tasks, class_path.rsplit(".", 1)[-1], None)
     if isinstance(found, type) and issubclass(found, TaskModule):
         return found
     raise ValueError(

@@ -4,7 +4,7 @@ Lightning's automatic optimization costs about a millisecond of bookkeeping per 
 a CPU (the loop, progress, the batch hooks of ~15 callbacks, the closure): a quarter of a LeNet-5
 step at batch 64 (``results/benchmark_steps.md``). Here the training loader serves
 ``steps_per_load`` optimizer batches at once and the task cuts each loaded batch back into them,
-one optimizer step per ``batch_size`` samples (:class:`models.tasks.ChunkedSteps`): the same
+one optimizer step per ``batch_size`` samples (:class:`litzoo.models.tasks.ChunkedSteps`): the same
 shuffled order, the same batches, the same optimizer steps, gradient clipping and exact epoch
 metrics (``tests/test_configs.py`` trains LeNet-5 and the LSTM both ways and compares the weights),
 with the bookkeeping paid once per group. ``batch_size`` keeps meaning the batch of one optimizer step; ``global_step``,
@@ -36,8 +36,8 @@ from jsonargparse.typing import PositiveInt
 from lightning.pytorch.cli import LightningArgumentParser
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
-from datamodules.tensor_data import InMemoryDataModule
-from models.tasks import ChunkedSteps, TaskModule
+from litzoo.datamodules.tensor_data import InMemoryDataModule
+from litzoo.models.tasks import ChunkedSteps, TaskModule
 
 #: Optimizer steps per loaded batch by default. With 16, Lightning's per-batch bookkeeping (~1 ms
 #: here) is under 2% of a 4 ms LeNet-5 step; a larger group gains little more and makes the

@@ -23,7 +23,7 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_info
 from matplotlib.figure import Figure
 from torchmetrics import Metric
 
-from models.tasks import TaskModule
+from litzoo.models.tasks import TaskModule
 
 LR_KEY = "model.init_args.optimizer.init_args.lr"
 PLOT_NAME = "lr_find.png"

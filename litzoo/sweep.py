@@ -35,6 +35,7 @@ from optuna_integration.pytorch_lightning import PyTorchLightningPruningCallback
 
 from litzoo.cli import USER_ERRORS, cli_main, exit_with_user_error
 from litzoo.lr_find import LR_KEY
+from litzoo.models.tasks import TaskModule
 from litzoo.parsed_config import parse_fit_config
 from litzoo.run_folder import experiment_from_configs, file_loggers
 from litzoo.search_space import Parameter, check_keys, check_values, load_space
@@ -60,7 +61,6 @@ from litzoo.sweep_outputs import (
     trials_table,
     write_atomically,
 )
-from models.tasks import TaskModule
 
 #: How often a worker with nothing left to claim looks at the other workers' running trials.
 WAIT_POLL_SECONDS = 5
@@ -161,7 +161,7 @@ def plan(argv: Sequence[str]) -> Sweep:
     task = pydoc.locate(config.model.class_path)
     if not (isinstance(task, type) and issubclass(task, TaskModule)):
         raise ValueError(
-            f"litzoo sweep tunes litzoo tasks (models.tasks); the config's model is {config.model.class_path}."
+            f"litzoo sweep tunes litzoo tasks (litzoo.models.tasks); the config's model is {config.model.class_path}."
         )
     loggers = file_loggers(config)
     if not loggers:

@@ -1,10 +1,10 @@
 """litzoo's architectures: plain ``nn.Module``s that import and run without Lightning.
 
-The task LightningModules that train them live in :mod:`models.tasks` (``models.tasks.ClassificationTask``);
-they are not imported here, so ``from models import LeNet5`` pulls in torch and nothing else.
+The task LightningModules that train them live in :mod:`litzoo.models.tasks` (``litzoo.models.tasks.ClassificationTask``);
+they are not imported here, so ``from litzoo.models import LeNet5`` pulls in torch and nothing else.
 """
 
-from models.cnn import (
+from litzoo.models.cnn import (
     VGG,
     AlexNet,
     CifarResNet,
@@ -15,8 +15,8 @@ from models.cnn import (
     SeparableConv2d,
     SimpleCNN,
 )
-from models.mlp import DenseLayer, Feedforward
-from models.rnn import AttentionPooling, HandwrittenRNN, RecurrentNet, SimpleRNNCell
+from litzoo.models.mlp import DenseLayer, Feedforward
+from litzoo.models.rnn import AttentionPooling, HandwrittenRNN, RecurrentNet, SimpleRNNCell
 
 __all__ = [
     "VGG",

@@ -103,8 +103,8 @@ CASES: tuple[BadInput, ...] = (
     ),
     BadInput(
         "unknown class_path",
-        ("fit", "--config", REGRESSION, *SMALL, "--model.init_args.net", "models.NoSuchNet"),
-        ("--model.init_args.net: there is no class models.NoSuchNet", "Classes there: AlexNet,"),
+        ("fit", "--config", REGRESSION, *SMALL, "--model.init_args.net", "litzoo.models.NoSuchNet"),
+        ("--model.init_args.net: there is no class litzoo.models.NoSuchNet", "Classes there: AlexNet,"),
         PARSER_ERROR,
     ),
     BadInput(
@@ -120,7 +120,7 @@ CASES: tuple[BadInput, ...] = (
     ),
     BadInput(
         "image net on sequence data",
-        ("fit", "--config", SEQUENCE_GRU, *QUIET, "--model.init_args.net", "models.SimpleCNN"),
+        ("fit", "--config", SEQUENCE_GRU, *QUIET, "--model.init_args.net", "litzoo.models.SimpleCNN"),
         ("SimpleCNN", "(10, 5)"),
     ),
     BadInput(
@@ -291,7 +291,11 @@ CASES: tuple[BadInput, ...] = (
     BadInput(
         "checkpoint of another net",
         ("fit", "--config", SEQUENCE_GRU, *QUIET, "--ckpt_path", GOOD_CKPT),
-        ("another model", "models.Feedforward in the checkpoint vs models.RecurrentNet", GOOD_CKPT),
+        (
+            "another model",
+            "litzoo.models.Feedforward in the checkpoint vs litzoo.models.RecurrentNet",
+            GOOD_CKPT,
+        ),
     ),
     BadInput(
         "test a checkpoint of other architecture values",

@@ -39,7 +39,7 @@ def test_checkpoint_of_another_net_is_refused_naming_both(subcommand: str, train
 
 def test_checkpoint_of_another_net_class_names_both_and_its_config(trained: Path):
     with pytest.raises(
-        ValueError, match=r"models.Feedforward in the checkpoint vs models.RecurrentNet"
+        ValueError, match=r"litzoo.models.Feedforward in the checkpoint vs litzoo.models.RecurrentNet"
     ) as error:
         cli_main(["test", "--config", SEQUENCE_GRU, *QUIET, "--ckpt_path", str(trained)])
     assert f"--config {trained.parent.parent / 'config.yaml'}" in str(error.value)
@@ -56,18 +56,18 @@ def test_the_run_config_describes_the_model_that_ran(trained: Path, in_tmp_dir: 
 
 def test_differences_ignore_the_data_arguments_and_training_options():
     recorded = {
-        "_class_path": "models.tasks.ClassificationTask",
+        "_class_path": "litzoo.models.tasks.ClassificationTask",
         "net": {
-            "class_path": "models.SimpleCNN",
+            "class_path": "litzoo.models.SimpleCNN",
             "init_args": {"channels": [16, 32], "input_shape": [1, 28, 28]},
         },
         "optimizer": {"class_path": "torch.optim.SGD"},
     }
     configured = Namespace(
-        class_path="models.tasks.ClassificationTask",
+        class_path="litzoo.models.tasks.ClassificationTask",
         init_args=Namespace(
             net=Namespace(
-                class_path="models.SimpleCNN", init_args=Namespace(channels=[16, 32], input_shape=None)
+                class_path="litzoo.models.SimpleCNN", init_args=Namespace(channels=[16, 32], input_shape=None)
             ),
             optimizer=Namespace(class_path="torch.optim.Adam"),
         ),

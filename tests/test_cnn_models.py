@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from litzoo.models import VGG, AlexNet, LeNet5, MyCNN, ResNet18, ResNet34, SeparableConv2d, SimpleCNN
+from litzoo.models.cnn.vgg import VGG11, VGG16
 from torch import nn
-
-from models import VGG, AlexNet, LeNet5, MyCNN, ResNet18, ResNet34, SeparableConv2d, SimpleCNN
-from models.cnn.vgg import VGG11, VGG16
 
 NUM_CLASSES = 10
 BATCH = 2

@@ -122,7 +122,7 @@ def test_trainer_preset_composes_with_an_experiment_config(preset, capsys):
     for key, value in EXPECTED_PRESETS.get(preset, {}).items():
         assert printed["trainer"][key] == value, f"trainer.{key}"
     # The preset only changes the trainer: the experiment's model and its length stay.
-    assert printed["model"]["init_args"]["net"]["class_path"] == "models.SimpleCNN"
+    assert printed["model"]["init_args"]["net"]["class_path"] == "litzoo.models.SimpleCNN"
     assert printed["trainer"]["max_epochs"] == 10
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from litzoo.datamodules import CIFAR10DataModule, DatasetContentError, DatasetCorruptError, MNISTDataModule
+from litzoo.datamodules.content_checks import as_pixels
 
-from datamodules import CIFAR10DataModule, DatasetContentError, DatasetCorruptError, MNISTDataModule
-from datamodules.content_checks import as_pixels
 from litzoo import cli
 from litzoo.dataset_files import IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, write_idx, write_mnist
 from tests.conftest import CONFIGS

@@ -9,9 +9,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from litzoo.datamodules import RegressionDataModule
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from datamodules import RegressionDataModule
 from litzoo.checkpoint_lookup import latest_fit_run, resolve_checkpoint
 from litzoo.cli import cli_main
 from litzoo.plot_metrics import main as plot_metrics

@@ -27,15 +27,19 @@ ARCHITECTURES: dict[str, tuple[str, ...]] = {
     "lenet5": ("mnist/lenet5.yaml",),
     "my_cnn": ("cifar10/my_cnn.yaml",),
     "vgg11_bn": ("cifar10/vgg11.yaml",),
-    "alexnet": ("cifar10/simple_cnn.yaml", "--model.init_args.net", "models.AlexNet"),
+    "alexnet": ("cifar10/simple_cnn.yaml", "--model.init_args.net", "litzoo.models.AlexNet"),
     "resnet18": ("cifar10/resnet18.yaml",),
-    "resnet34": ("cifar10/resnet18.yaml", "--model.init_args.net", "models.ResNet34"),
+    "resnet34": ("cifar10/resnet18.yaml", "--model.init_args.net", "litzoo.models.ResNet34"),
     "rnn_sequence": ("sequence/rnn.yaml",),
     "gru_sequence": ("sequence/gru.yaml",),
     "lstm_rows": ("mnist/lstm.yaml",),
     "lstm_attention_rows": ("mnist/lstm_attention.yaml",),
     "bidirectional_lstm_rows": ("mnist/birnn.yaml",),
-    "handwritten_rnn_sequence": ("sequence/rnn.yaml", "--model.init_args.net", "models.HandwrittenRNN"),
+    "handwritten_rnn_sequence": (
+        "sequence/rnn.yaml",
+        "--model.init_args.net",
+        "litzoo.models.HandwrittenRNN",
+    ),
 }
 
 

@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pytest
 import torch
+from litzoo.models import Feedforward
+from litzoo.models.tasks import RegressionTask
 
 from litzoo.cli import cli_main
 from litzoo.faults import AtomicCheckpointIO
 from litzoo.run_folder import reserve_version
-from models import Feedforward
-from models.tasks import RegressionTask
 from tests.conftest import CONFIGS, PER_BATCH, QUIET, run_folders
 
 CONFIG = str(CONFIGS / "regression" / "mlp.yaml")

@@ -19,14 +19,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+import litzoo.datamodules.cifar10
 import pytest
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
+from litzoo.models.tasks import speed
 from torch import nn
 
-import datamodules.cifar10
 from litzoo.cli import LitzooCLI, cli_main
-from models.tasks import speed
 from scripts import gpu_utilization
 from tests.conftest import CONFIGS, QUIET, REPO_ROOT, run_folders
 from tests.test_gpu_utilization import table_rows
@@ -171,13 +171,13 @@ def test_compile_on_cuda_trains_and_matches_the_eager_net(cifar10_dir, in_tmp_di
 
 def test_training_batches_are_augmented_on_the_gpu_as_uint8(cifar10_dir, in_tmp_dir, monkeypatch):
     augmented: list[tuple[str, torch.dtype, int]] = []
-    original = datamodules.cifar10.random_crop_flip
+    original = litzoo.datamodules.cifar10.random_crop_flip
 
     def spy(images: torch.Tensor, padding: int) -> torch.Tensor:
         augmented.append((images.device.type, images.dtype, len(images)))
         return original(images, padding)
 
-    monkeypatch.setattr(datamodules.cifar10, "random_crop_flip", spy)
+    monkeypatch.setattr(litzoo.datamodules.cifar10, "random_crop_flip", spy)
     cli = fit([SIMPLE_CNN], cifar10_dir)
     assert_trained_on_the_gpu(cli)
     assert {(device, dtype) for device, dtype, _ in augmented} == {("cuda", torch.uint8)}

@@ -54,7 +54,7 @@ def test_a_single_device_fit_on_in_memory_data_groups_its_steps(in_tmp_dir):
         ["--trainer.overfit_batches", "2"],
         ["--trainer.gradient_clip_val", "1.0", "--trainer.gradient_clip_algorithm", "value"],
         ["--trainer.strategy", "ddp", "--trainer.devices", "2", "--trainer.accelerator", "cpu"],
-        ["--model.init_args.steps", "models.tasks.ChunkedSteps", "--model.init_args.steps.chunk_size", "32"],
+        ["--model.init_args.steps", "litzoo.models.tasks.ChunkedSteps", "--model.init_args.steps.chunk_size", "32"],
         ["--model.init_args.scheduler", "torch.optim.lr_scheduler.StepLR",
          "--model.init_args.scheduler.step_size", "1", "--model.init_args.scheduler_interval", "step"],
     ],

@@ -12,7 +12,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = ("litzoo", "models", "datamodules", "scripts")
-ARCHITECTURE_PACKAGES = ("models", "models.cnn", "models.rnn", "models.mlp")
+ARCHITECTURE_PACKAGES = ("litzoo.models", "litzoo.models.cnn", "litzoo.models.rnn", "litzoo.models.mlp")
 
 
 def test_every_architecture_imports_without_lightning() -> None:

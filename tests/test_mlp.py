@@ -1,7 +1,6 @@
 import pytest
 import torch
-
-from models import DenseLayer, Feedforward
+from litzoo.models import DenseLayer, Feedforward
 
 
 @pytest.mark.parametrize("activation", ["relu", "sigmoid", "tanh", "softmax", "linear"])

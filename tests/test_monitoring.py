@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from litzoo.models import Feedforward, RecurrentNet, SimpleCNN
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from litzoo.callbacks import ConfusionMatrixFigure
@@ -16,7 +17,6 @@ from litzoo.cli import cli_main
 from litzoo.dataset_files import write_mnist
 from litzoo.hparams_table import served_hparams
 from litzoo.monitoring import DEFAULTS_CONFIG
-from models import Feedforward, RecurrentNet, SimpleCNN
 from tests.conftest import CONFIGS, QUIET, inside, run_folders
 
 MNIST_SIDE = 28
@@ -26,14 +26,17 @@ HIDDEN = 16
 MNIST_MLP = {
     "seed_everything": 0,
     "model": {
-        "class_path": "models.tasks.ClassificationTask",
+        "class_path": "litzoo.models.tasks.ClassificationTask",
         "init_args": {
-            "net": {"class_path": "models.Feedforward", "init_args": {"depth": 2, "hidden_sizes": [HIDDEN]}},
+            "net": {
+                "class_path": "litzoo.models.Feedforward",
+                "init_args": {"depth": 2, "hidden_sizes": [HIDDEN]},
+            },
             "optimizer": {"class_path": "torch.optim.Adam", "init_args": {"lr": 0.01}},
         },
     },
     "data": {
-        "class_path": "datamodules.MNISTDataModule",
+        "class_path": "litzoo.datamodules.MNISTDataModule",
         "init_args": {"download": False, "batch_size": 100, "val_size": 100},
     },
     "trainer": {"max_epochs": 2},

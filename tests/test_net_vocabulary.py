@@ -5,19 +5,19 @@ from __future__ import annotations
 
 import inspect
 
+import litzoo.models
 import pytest
 import torch
+from litzoo.models.tasks import ClassificationTask, RegressionTask
 from torch import nn
 
-import models
 from litzoo.cli import DATA_LINKS, cli_main
-from models.tasks import ClassificationTask, RegressionTask
 from tests.conftest import CONFIGS, QUIET
 
 #: Exports of ``models`` that are layers inside a net, not nets the CLI builds: they keep torch's
 #: layer-style names (``in_features``...).
 BUILDING_BLOCKS = {"AttentionPooling", "DenseLayer", "SeparableConv2d", "SimpleRNNCell"}
-WHOLE_NETS = sorted(set(models.__all__) - BUILDING_BLOCKS)
+WHOLE_NETS = sorted(set(litzoo.models.__all__) - BUILDING_BLOCKS)
 #: Arguments without a default other than the two linked ones.
 REQUIRED = {"Feedforward": {"depth": 2, "hidden_sizes": [8]}}
 #: 1x32x32 images: every net reads them (LeNet-5 needs 32x32, VGG five pools, RNNs read 1xHxW as rows).
@@ -26,7 +26,7 @@ NUM_OUTPUTS = 3
 
 
 def test_building_blocks_are_exports_of_models():
-    assert BUILDING_BLOCKS.issubset(models.__all__)
+    assert BUILDING_BLOCKS.issubset(litzoo.models.__all__)
 
 
 def test_the_cli_links_exactly_the_two_names():
@@ -44,7 +44,7 @@ def test_the_cli_links_the_datamodule_sizes_into_the_net(in_tmp_dir):
 
 @pytest.mark.parametrize("name", WHOLE_NETS)
 def test_every_net_takes_and_exposes_input_shape_and_num_outputs(name):
-    net_class = getattr(models, name)
+    net_class = getattr(litzoo.models, name)
     assert set(DATA_LINKS) <= set(inspect.signature(net_class).parameters)
     # A list, as a config may give it: the net keeps a tuple.
     net = net_class(input_shape=list(INPUT_SHAPE), num_outputs=NUM_OUTPUTS, **REQUIRED.get(name, {}))
@@ -54,7 +54,7 @@ def test_every_net_takes_and_exposes_input_shape_and_num_outputs(name):
 
 
 def test_tasks_take_their_sizes_from_the_net():
-    net = models.Feedforward((1, 28, 28), 7, depth=2, hidden_sizes=[8])
+    net = litzoo.models.Feedforward((1, 28, 28), 7, depth=2, hidden_sizes=[8])
     task = ClassificationTask(net)
     assert task.num_classes == task.num_outputs == 7
     assert task.val_metrics["acc"].num_classes == 7

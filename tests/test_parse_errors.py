@@ -19,24 +19,24 @@ FIT = ["fit", "--config", REGRESSION, *TINY, *QUIET]
     [
         (
             ["--data.init_args.batch_sise", "3"],
-            "--data.init_args.batch_sise: datamodules.RegressionDataModule has no option 'batch_sise'. "
+            "--data.init_args.batch_sise: litzoo.datamodules.RegressionDataModule has no option 'batch_sise'. "
             "Did you mean --data.init_args.batch_size? Its options: train_size, val_size, test_size, "
             "batch_size, seed (described by: ",
         ),
         (
             ["--model.init_args.net.init_args.depht", "3"],
-            "models.Feedforward has no option 'depht'. Did you mean --model.init_args.net.init_args.depth?",
+            "litzoo.models.Feedforward has no option 'depht'. Did you mean --model.init_args.net.init_args.depth?",
         ),
         (
             ["--model.init_args.optimizer.init_args.lrr", "0.1"],
             "torch.optim.Adam has no option 'lrr'. Did you mean --model.init_args.optimizer.init_args.lr?",
         ),
         (
-            ["--model.init_args.net", "models.Feedforwad"],
-            "--model.init_args.net: there is no class models.Feedforwad (module models has no "
-            "'Feedforwad'). Did you mean models.Feedforward?",
+            ["--model.init_args.net", "litzoo.models.Feedforwad"],
+            "--model.init_args.net: there is no class litzoo.models.Feedforwad (module models has no "
+            "'Feedforwad'). Did you mean litzoo.models.Feedforward?",
         ),
-        (["--data", "datamodules.Nope"], "Classes there: CIFAR10DataModule,"),
+        (["--data", "litzoo.datamodules.Nope"], "Classes there: CIFAR10DataModule,"),
         (["--trainer.max_epochs", "abc"], "--trainer.max_epochs: expected int, got 'abc'."),
         (
             ["--trainer.precision", "17"],

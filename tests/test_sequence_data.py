@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 import torch
+from litzoo.datamodules import SequenceRegressionDataModule
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
-from datamodules import SequenceRegressionDataModule
 from litzoo.cli import cli_main
 from tests.conftest import CONFIGS, QUIET
 
@@ -85,10 +85,10 @@ def test_sequence_config_runs(config, in_tmp_dir, one_thread):
     assert cli.trainer.gradient_clip_val == 1.0 and cli.trainer.gradient_clip_algorithm == "norm"
 
 
-@pytest.mark.parametrize("net", ["models.RecurrentNet", "models.HandwrittenRNN"])
+@pytest.mark.parametrize("net", ["litzoo.models.RecurrentNet", "litzoo.models.HandwrittenRNN"])
 def test_variable_length_sequences_train_through_the_cli(net, in_tmp_dir, one_thread):
     args = ["--config", str(CONFIGS / "sequence" / "lstm.yaml"), "--data.init_args.variable_length", "true"]
-    if net == "models.HandwrittenRNN":
+    if net == "litzoo.models.HandwrittenRNN":
         args += ["--model.init_args.net", net, "--model.init_args.net.init_args.hidden_size", "8"]
     else:
         args += ["--model.init_args.net.init_args.head", "attention"]

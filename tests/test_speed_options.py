@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 import torch
 from lightning.pytorch import Trainer
-
-from models import Feedforward, SimpleCNN
-from models.tasks import ClassificationTask, speed
+from litzoo.models import Feedforward, SimpleCNN
+from litzoo.models.tasks import ClassificationTask, speed
 
 INPUT_SHAPE = (3, 16, 16)
 NUM_CLASSES = 10

@@ -11,14 +11,14 @@ import pytest
 import torch
 import torchvision.datasets.mnist
 import yaml
+from litzoo.datamodules import CIFAR10DataModule, DatasetCorruptError, DatasetNotFoundError, MNISTDataModule
+from litzoo.datamodules.augment import random_crop_flip
+from litzoo.datamodules.cifar10 import CIFAR10_MEAN, CIFAR10_STD, CROP_PADDING
+from litzoo.datamodules.mnist import MNIST_MEAN, MNIST_STD
 from torch import nn
 from torch.nn import functional as F
 from torchvision import datasets, transforms
 
-from datamodules import CIFAR10DataModule, DatasetCorruptError, DatasetNotFoundError, MNISTDataModule
-from datamodules.augment import random_crop_flip
-from datamodules.cifar10 import CIFAR10_MEAN, CIFAR10_STD, CROP_PADDING
-from datamodules.mnist import MNIST_MEAN, MNIST_STD
 from litzoo.cli import cli_main
 from litzoo.dataset_files import write_mnist
 from tests.conftest import CONFIGS, QUIET
@@ -334,9 +334,12 @@ def test_truncated_cifar_file_is_a_clear_error(cifar10_dir):
 TINY_MLP = {
     "seed_everything": 0,
     "model": {
-        "class_path": "models.tasks.ClassificationTask",
+        "class_path": "litzoo.models.tasks.ClassificationTask",
         "init_args": {
-            "net": {"class_path": "models.Feedforward", "init_args": {"depth": 2, "hidden_sizes": [32]}},
+            "net": {
+                "class_path": "litzoo.models.Feedforward",
+                "init_args": {"depth": 2, "hidden_sizes": [32]},
+            },
             "optimizer": {"class_path": "torch.optim.Adam", "init_args": {"lr": 0.01}},
         },
     },

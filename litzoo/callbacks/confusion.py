@@ -13,7 +13,7 @@ from torch.utils.hooks import RemovableHandle
 from torchmetrics.classification import MulticlassConfusionMatrix
 
 from litzoo.callbacks.tensorboard import tensorboard_writer
-from models.tasks import ClassificationTask
+from litzoo.models.tasks import ClassificationTask
 
 #: Above this many classes the per-cell counts are unreadable and left out; the colours remain.
 MAX_CLASSES_WITH_COUNTS = 20

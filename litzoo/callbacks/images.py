@@ -12,7 +12,7 @@ from torch import nn
 from torchvision.utils import make_grid
 
 from litzoo.callbacks.tensorboard import tensorboard_writer
-from models.mlp import DenseLayer
+from litzoo.models.mlp import DenseLayer
 
 #: Image channel counts TensorBoard can show as one picture (grey or RGB).
 DISPLAYABLE_CHANNELS = (1, 3)
@@ -87,7 +87,7 @@ class FirstLayerWeights(L.Callback):
 
     * First layer a ``Conv2d``: each output channel's kernel (RGB when it reads 3 channels, grey
       otherwise), enlarged so 3x3 kernels are visible.
-    * First layer a ``Linear`` or :class:`~models.mlp.DenseLayer` reading a flattened image
+    * First layer a ``Linear`` or :class:`~litzoo.models.mlp.DenseLayer` reading a flattened image
       ``(C, H, W)``: each unit's input weights reshaped to the image, e.g. 28x28 maps for MNIST.
     * Anything else (1-D regression input, sequences, recurrent layers): nothing is logged.
 

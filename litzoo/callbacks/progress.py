@@ -11,7 +11,7 @@ import lightning as L
 from lightning.pytorch.callbacks import TQDMProgressBar
 
 from litzoo.callbacks.progress_text import compact_metrics, epoch_label, is_last_epoch
-from models.tasks import ChunkedSteps
+from litzoo.models.tasks import ChunkedSteps
 
 
 class ThrottledProgressBar(TQDMProgressBar):
@@ -25,7 +25,7 @@ class ThrottledProgressBar(TQDMProgressBar):
     A fixed ``refresh_rate`` cannot do both: the right number of batches depends on the model.
 
     The training bar counts optimizer steps: for a task that takes many per loaded batch (grouped
-    steps, :mod:`litzoo.grouped_steps`, or a configured :class:`~models.tasks.ChunkedSteps`) it
+    steps, :mod:`litzoo.grouped_steps`, or a configured :class:`~litzoo.models.tasks.ChunkedSteps`) it
     shows ``512/860`` for an MNIST epoch of batches of 64, as one step per batch would, not the
     ``32/54`` loaded batches.
 

@@ -10,7 +10,7 @@ from litzoo.faults.checkpoint_checks import (
 from litzoo.faults.data_checks import DataSanityCheck
 from litzoo.faults.interrupt import SaveOnInterrupt
 from litzoo.faults.nan_guard import NonFiniteLossGuard
-from models.tasks.net_checks import check_net_fits_data
+from litzoo.models.tasks.net_checks import check_net_fits_data
 
 __all__ = [
     "AtomicCheckpointIO",

@@ -5,9 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+from litzoo.models.cnn.layers import classifier_head, conv2d, flattened_size, image_shape
 from torch import nn
-
-from models.cnn.layers import classifier_head, conv2d, flattened_size, image_shape
 
 
 class SimpleCNN(nn.Module):

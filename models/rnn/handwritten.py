@@ -6,11 +6,10 @@ import math
 from collections.abc import Sequence
 
 import torch
+from litzoo.models.rnn.sequence_input import batch_first_tensor, sequence_shape
 from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
-
-from models.rnn.sequence_input import batch_first_tensor, sequence_shape
 
 
 class SimpleRNNCell(nn.Module):
@@ -42,7 +41,7 @@ class SimpleRNNCell(nn.Module):
 class HandwrittenRNN(nn.Module):
     """:class:`SimpleRNNCell` looped over the steps, then a linear output on the last step's state.
 
-    Reads the same inputs as :class:`~models.RecurrentNet` (``(B, T, F)``, ``(T, B, F)`` with
+    Reads the same inputs as :class:`~litzoo.models.RecurrentNet` (``(B, T, F)``, ``(T, B, F)`` with
     ``batch_first=False``, ``(B, 1, H, W)`` images as rows, or a ``PackedSequence``, whose last step
     is each sequence's own). One unidirectional layer: the point is the visible loop.
 

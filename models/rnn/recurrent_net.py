@@ -6,17 +6,16 @@ from collections.abc import Sequence
 from typing import Literal
 
 import torch
-from torch import nn
-from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
-
-from models.rnn.heads import AttentionPooling, final_states
-from models.rnn.sequence_input import (
+from litzoo.models.rnn.heads import AttentionPooling, final_states
+from litzoo.models.rnn.sequence_input import (
     batch_first_tensor,
     batch_size_of,
     check_features,
     packed_features,
     sequence_shape,
 )
+from torch import nn
+from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 Cell = Literal["rnn", "lstm", "gru"]
 Head = Literal["last", "attention"]
@@ -31,7 +30,7 @@ class RecurrentNet(nn.Module):
     Input: ``(B, T, F)`` (``(T, B, F)`` with ``batch_first=False``), ``(B, 1, H, W)`` images read as
     ``H`` steps of ``W`` features (sequential MNIST), or a ``PackedSequence`` (which has no batch
     or time axis) for a batch of sequences of different lengths, as
-    :class:`~datamodules.SequenceRegressionDataModule` yields with ``variable_length=True``; a packed
+    :class:`~litzoo.datamodules.SequenceRegressionDataModule` yields with ``variable_length=True``; a packed
     batch gives the same outputs as running each sequence alone. Output: ``(B, num_outputs)``,
     logits for classification.
 

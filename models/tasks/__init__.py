@@ -1,8 +1,8 @@
 """Task LightningModules: loss, metrics and optimisation around any architecture."""
 
-from models.tasks.base import TaskModule
-from models.tasks.chunked import ChunkedSteps
-from models.tasks.classification import ClassificationTask
-from models.tasks.regression import RegressionTask
+from litzoo.models.tasks.base import TaskModule
+from litzoo.models.tasks.chunked import ChunkedSteps
+from litzoo.models.tasks.classification import ClassificationTask
+from litzoo.models.tasks.regression import RegressionTask
 
 __all__ = ["ChunkedSteps", "ClassificationTask", "RegressionTask", "TaskModule"]

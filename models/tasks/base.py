@@ -10,13 +10,13 @@ from typing import Any, Literal
 import lightning as L
 import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
+from litzoo.models.tasks.chunked import ChunkedSteps
+from litzoo.models.tasks.net_checks import check_net_fits_data, net_sizes
+from litzoo.models.tasks.speed import IMAGE_BATCH_DIMS, compile_net, use_channels_last
 from torch import nn
 from torchmetrics import MaxMetric, MeanMetric, MetricCollection, MinMetric
 
 from litzoo.compat import carry_optimizer_steps_across_modes
-from models.tasks.chunked import ChunkedSteps
-from models.tasks.net_checks import check_net_fits_data, net_sizes
-from models.tasks.speed import IMAGE_BATCH_DIMS, compile_net, use_channels_last
 
 Split = Literal["train", "val", "test"]
 #: How an epoch value the task computed itself is logged. torchmetrics syncs a metric across DDP
@@ -67,7 +67,7 @@ class TaskModule(L.LightningModule):
         scheduler_interval: Step the scheduler every ``epoch`` or every optimizer ``step``.
         steps: ``None`` (default): one optimizer step per batch, Lightning's automatic optimization
             (``litzoo fit`` on one device gives the task a piece that groups 16 batches,
-            :mod:`litzoo.grouped_steps`). A :class:`~models.tasks.ChunkedSteps`: several optimizer
+            :mod:`litzoo.grouped_steps`). A :class:`~litzoo.models.tasks.ChunkedSteps`: several optimizer
             steps per training batch, one per chunk of it, in manual optimization
             (``configs/regression/mlp.yaml``); the training step is the piece's, the task only hands
             it the batch.

@@ -16,7 +16,7 @@ from torch.utils.data import DataLoader
 from litzoo.compat import log_at_optimizer_steps, step_past_lightning
 
 if TYPE_CHECKING:
-    from models.tasks.base import TaskModule
+    from litzoo.models.tasks.base import TaskModule
 
 #: The hooks Lightning runs around every optimizer step of manual optimization.
 STEP_HOOKS = ("on_before_backward", "on_after_backward", "on_before_optimizer_step")
