@@ -105,7 +105,3 @@ class SequenceRegressionDataModule(InMemoryDataModule):
         collate = pack_batch if self.hparams.variable_length else keep_batch
         size = batch_size or self.batch_size
         return tensor_loader(self.splits[split], size, shuffle=shuffle, collate_fn=collate)
-
-    def batches_can_be_cut(self) -> bool:
-        """A packed batch of variable-length sequences cannot be cut into optimizer batches."""
-        return not self.hparams.variable_length

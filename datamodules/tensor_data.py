@@ -109,35 +109,22 @@ class InMemoryDataModule(L.LightningDataModule):
     from here: the training split shuffled, the others in order, ``predict`` on the test split.
     Override :meth:`loader` to pass loader options.
 
-    ``batch_size`` is the batch of one optimizer step. The training loader serves
-    ``batches_per_load`` of them at once (1 unless :func:`litzoo.grouped_steps.group_optimizer_steps`
-    sets it for a task that takes one optimizer step per ``batch_size`` samples of each loaded batch):
-    one shuffled draw of ``batches_per_load * batch_size`` samples is the same samples, in the same
-    order, as that many consecutive batches of ``batch_size``. It holds for one ``fit``: the fit's
-    teardown sets it back to 1, so the datamodule never hands a later fit of another task (one step
-    per batch) loaded batches it would take for one.
+    ``batch_size`` is the batch each loader serves. A task with a
+    :class:`~litzoo.models.tasks.ChunkedSteps` piece (``configs/speed/chunked.yaml``) takes one
+    optimizer step per ``chunk_size`` samples of it: one shuffled draw of ``k * chunk_size`` samples
+    is the same samples, in the same order, as ``k`` consecutive batches of ``chunk_size``.
     """
 
     def __init__(self, batch_size: int) -> None:
         super().__init__()
         self.batch_size = batch_size
-        self.batches_per_load = 1
         self.splits: dict[str, BatchedTensorDataset] = {}
 
     def loader(self, split: str, shuffle: bool, batch_size: int | None = None) -> DataLoader:
         return tensor_loader(self.splits[split], batch_size or self.batch_size, shuffle=shuffle)
 
-    def batches_can_be_cut(self) -> bool:
-        """Whether each training batch is ``(inputs, targets)`` tensors that can be cut along the
-        first dimension into optimizer batches (what ``batches_per_load > 1`` relies on)."""
-        return True
-
     def train_dataloader(self) -> DataLoader:
-        return self.loader("train", shuffle=True, batch_size=self.batch_size * self.batches_per_load)
-
-    def teardown(self, stage: str) -> None:
-        if stage == "fit":
-            self.batches_per_load = 1
+        return self.loader("train", shuffle=True)
 
     def val_dataloader(self) -> DataLoader:
         return self.loader("val", shuffle=False)

@@ -47,7 +47,6 @@ from litzoo.faults.option_checks import seed_problem, trainer_option_problem
 from litzoo.faults.os_errors import describe_os_error
 from litzoo.faults.requeue import exact_requeue
 from litzoo.gpu_probe import skip_gpu_probing_without_gpu
-from litzoo.grouped_steps import add_steps_per_load_argument, group_optimizer_steps
 from litzoo.lr_find import add_lr_find_argument, check_lr_find_request, find_learning_rate
 from litzoo.models.tasks import TaskModule
 from litzoo.models.tasks.chunked import samples_per_step
@@ -234,7 +233,6 @@ class LitzooCLI(LightningCLI):
         parser.add_lightning_class_args(DataSanityCheck, "data_check")
         parser.add_lightning_class_args(SaveOnInterrupt, "save_on_interrupt")
         add_lr_find_argument(parser)
-        add_steps_per_load_argument(parser)
         link_data_to_net(parser)  # last: see its docstring
 
     def parse_arguments(self, parser: LightningArgumentParser, args) -> None:
@@ -367,11 +365,9 @@ class LitzooCLI(LightningCLI):
         return trainer
 
     def before_fit(self) -> None:
-        """With ``--lr_find true``, train with the learning rate Lightning's LR finder suggests; then
-        group the optimizer steps where that changes nothing (:mod:`litzoo.grouped_steps`)."""
+        """With ``--lr_find true``, train with the learning rate Lightning's LR finder suggests."""
         if self.config.fit.get("lr_find"):
             find_learning_rate(self.trainer, self.model, self.datamodule, self.config.fit)
-        group_optimizer_steps(self.trainer, self.model, self.datamodule, self.config.fit.steps_per_load)
 
     def after_fit(self) -> None:
         """End a training run by saying how good it got and where the best checkpoint is."""

@@ -182,8 +182,8 @@ def carry_optimizer_steps_across_modes(trainer: L.Trainer) -> None:
     Touches the two counters ``trainer.global_step`` reads, one per mode:
     ``fit_loop.epoch_loop.automatic_optimization.optim_progress.optimizer.step.total`` and
     ``fit_loop.epoch_loop.manual_optimization.optim_step_progress.total``. A checkpoint stores both,
-    but only the mode that trained advanced its own, so a run trained with grouped optimizer steps
-    (manual optimization, one device) and resumed on several devices (automatic) would start again
+    but only the mode that trained advanced its own, so a run trained with chunked optimizer steps
+    (manual optimization, configs/speed/chunked.yaml) and resumed without them (automatic) would start again
     at step 0: step-based checkpoints, schedulers' lengths, ``max_steps`` and the logged x-axis would
     all restart. Both counters are set to the larger. No public API sets ``global_step``.
     """

@@ -22,9 +22,9 @@ Two kinds of case (and ``startup``, the first kind for one epoch):
 * step cases (``lenet5``, ``simple_cnn``, ``my_cnn``, ``resnet18``, ``lstm``): train steps/s in this
   process of (a) litzoo: the model, data and trainer exactly as ``scripts/train.py`` builds them from
   the config (same callbacks, TensorBoard + CSV loggers, progress bar on), validation off, timed
-  between training batches (on one device that is grouped optimizer steps, ``litzoo/grouped_steps.py``);
-  for the small models (``lenet5``, ``simple_cnn``, ``lstm``) also with ``--steps_per_load 1``, one
-  Lightning step per batch (what several devices run); (b) the reference: a plain PyTorch loop with the same net, optimizer, gradient
+  between training batches (the default: one Lightning step per batch); for the small models
+  (``lenet5``, ``simple_cnn``, ``lstm``) also with the opt-in preset ``configs/speed/chunked.yaml``
+  (16 optimizer steps per Lightning step); (b) the reference: a plain PyTorch loop with the same net, optimizer, gradient
   clipping, batch size and in-memory data (the datamodule's own batch preprocessing, e.g. CIFAR
   augmentation); (c) the tutorial loop: torchvision dataset + per-sample transforms + ``DataLoader``
   (vision cases). Steps are optimizer steps; the runs' folders go to a temporary directory.
@@ -53,7 +53,6 @@ import torch
 from lightning.pytorch import Callback
 
 from litzoo.gpu_probe import skip_gpu_probing_without_gpu
-from litzoo.grouped_steps import group_optimizer_steps
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -74,15 +73,15 @@ class StepCase:
 
     config: str
     dataset: str  # "mnist" or "cifar10"
-    per_batch: bool = False  # also time it with one Lightning step per batch (small models)
+    chunked: bool = False  # also time it with the opt-in chunked preset (small models)
 
 
 STEP_CASES: dict[str, StepCase] = {
-    "lenet5": StepCase("mnist/lenet5.yaml", "mnist", per_batch=True),
-    "simple_cnn": StepCase("mnist/simple_cnn.yaml", "mnist", per_batch=True),
+    "lenet5": StepCase("mnist/lenet5.yaml", "mnist", chunked=True),
+    "simple_cnn": StepCase("mnist/simple_cnn.yaml", "mnist", chunked=True),
     "my_cnn": StepCase("cifar10/my_cnn.yaml", "cifar10"),
     "resnet18": StepCase("cifar10/resnet18.yaml", "cifar10"),
-    "lstm": StepCase("mnist/lstm.yaml", "mnist", per_batch=True),
+    "lstm": StepCase("mnist/lstm.yaml", "mnist", chunked=True),
 }
 ALL_CASES = ("sin", "startup", *STEP_CASES)
 
@@ -190,7 +189,7 @@ class StepTimer(Callback):
     """Times optimizer steps from the first training batch that starts at or after ``warmup`` steps
     to the end of the last batch.
 
-    Counted in optimizer steps (``trainer.global_step``), not batches, so grouped steps (16 optimizer
+    Counted in optimizer steps (``trainer.global_step``), not batches, so chunked steps (16 optimizer
     steps per loaded batch) are measured in the same unit as one step per batch.
     """
 
@@ -235,8 +234,9 @@ def write_fake_files(dataset: str, root: Path) -> None:
         torchvision.datasets.cifar.check_integrity = lambda path, md5=None: Path(path).is_file()
 
 
-def build_cli(case: StepCase, data_dir: Path, steps: int, args: argparse.Namespace, per_batch: bool = False):
-    """The CLI's model, data and trainer for ``case``; ``per_batch``: with ``--steps_per_load 1``."""
+def build_cli(case: StepCase, data_dir: Path, steps: int, args: argparse.Namespace, chunked: bool = False):
+    """The CLI's model, data and trainer for ``case``; ``chunked``: with ``configs/speed/chunked.yaml``
+    (16 optimizer steps of ``--batch-size`` per loaded batch)."""
     from litzoo.cli import cli_main
 
     options = [
@@ -249,25 +249,29 @@ def build_cli(case: StepCase, data_dir: Path, steps: int, args: argparse.Namespa
     ]  # fmt: skip
     if args.precision:
         options += ["--trainer.precision", args.precision]
-    if per_batch:
-        options += ["--steps_per_load", "1"]
+    if chunked:
+        options += ["--config", str(CONFIGS / "speed" / "chunked.yaml")]
+        options += ["--model.init_args.steps.init_args.chunk_size", str(args.batch_size)]
+        options += ["--data.init_args.batch_size", str(CHUNKS_PER_LOAD * args.batch_size)]
     return cli_main(options, run=False)
 
 
+#: Optimizer steps per loaded batch in the chunked preset (configs/speed/chunked.yaml: 1024 = 16 x 64).
+CHUNKS_PER_LOAD = 16
+
+
 def litzoo_steps_per_s(
-    case: StepCase, data_dir: Path, args: argparse.Namespace, per_batch: bool = False
+    case: StepCase, data_dir: Path, args: argparse.Namespace, chunked: bool = False
 ) -> float:
-    cli = build_cli(case, data_dir, args.warmup + args.steps, args, per_batch)
-    # What `fit` does before training (LitzooCLI.before_fit): grouped optimizer steps where they apply.
-    group_optimizer_steps(cli.trainer, cli.model, cli.datamodule, cli.config.steps_per_load)
+    cli = build_cli(case, data_dir, args.warmup + args.steps, args, chunked)
     timer = StepTimer(args.warmup)
     cli.trainer.callbacks.append(timer)
     cli.trainer.fit(cli.model, datamodule=cli.datamodule)
     return timer.steps_per_s()
 
 
-def litzoo_per_batch_steps_per_s(case: StepCase, data_dir: Path, args: argparse.Namespace) -> float:
-    return litzoo_steps_per_s(case, data_dir, args, per_batch=True)
+def litzoo_chunked_steps_per_s(case: StepCase, data_dir: Path, args: argparse.Namespace) -> float:
+    return litzoo_steps_per_s(case, data_dir, args, chunked=True)
 
 
 def plain_steps_per_s(case: StepCase, data_dir: Path, args: argparse.Namespace) -> float:
@@ -368,10 +372,10 @@ def step_case_rows(name: str, case: StepCase, workdir: Path, args: argparse.Name
         write_fake_files(case.dataset, data_dir)
     title = f"{name} ({case.config}), batch {args.batch_size}"
     variants: dict[str, Callable[[StepCase, Path, argparse.Namespace], float]] = {
-        "litzoo (as scripts/train.py builds it)": litzoo_steps_per_s,
+        "litzoo (as scripts/train.py builds it: one Lightning step per batch)": litzoo_steps_per_s,
     }
-    if case.per_batch:
-        variants["litzoo, --steps_per_load 1 (one Lightning step per batch)"] = litzoo_per_batch_steps_per_s
+    if case.chunked:
+        variants["litzoo + configs/speed/chunked.yaml (opt-in)"] = litzoo_chunked_steps_per_s
     variants["plain PyTorch loop, in-memory data"] = plain_steps_per_s
     variants["tutorial loop (torchvision transforms + DataLoader)"] = tutorial_steps_per_s
     rows = {variant: Row(title, variant, "steps/s", reference="plain" in variant) for variant in variants}

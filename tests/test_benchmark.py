@@ -14,7 +14,7 @@ from tests.conftest import REPO_ROOT
 
 
 def test_step_case_writes_every_variant_against_the_plain_loop(in_tmp_dir, monkeypatch):
-    monkeypatch.setattr(benchmark, "FAKE_MNIST_TRAIN", 3000)  # enough for two grouped loads
+    monkeypatch.setattr(benchmark, "FAKE_MNIST_TRAIN", 3000)  # enough for two chunked loads
     out = in_tmp_dir / "results" / "bench.md"
     benchmark.main(
         [
@@ -33,8 +33,8 @@ def test_step_case_writes_every_variant_against_the_plain_loop(in_tmp_dir, monke
     rows = [line.split(" | ") for line in out.read_text().splitlines() if line.startswith("| lenet5")]
     variants = [row[1] for row in rows]
     assert variants == [
-        "litzoo (as scripts/train.py builds it)",
-        "litzoo, --steps_per_load 1 (one Lightning step per batch)",
+        "litzoo (as scripts/train.py builds it: one Lightning step per batch)",
+        "litzoo + configs/speed/chunked.yaml (opt-in)",
         "plain PyTorch loop, in-memory data",
         "tutorial loop (torchvision transforms + DataLoader)",
     ]

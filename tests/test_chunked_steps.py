@@ -70,7 +70,7 @@ def hook_counter(cli) -> StepHookCounter:
 
 
 #: mlp.yaml trained the ordinary way: one Lightning step (and optimizer step) per loader batch of 64.
-PER_BATCH = ["--model.init_args.steps", "null", "--data.init_args.batch_size", "64", "--steps_per_load", "1"]
+PER_BATCH = ["--model.init_args.steps", "null", "--data.init_args.batch_size", "64"]
 
 
 @pytest.mark.parametrize(

@@ -146,24 +146,17 @@ def test_cpu_preset_runs(request, in_tmp_dir):
 
 
 @pytest.mark.parametrize("config", ["mnist/lenet5.yaml", "mnist/lstm.yaml"])
-@pytest.mark.parametrize(
-    "loaded", ["default", "chunked-preset"], ids=["grouped-by-default", "chunked-preset"]
-)
-def test_loaded_batches_cut_into_steps_train_exactly_like_batches_of_64(config, loaded, request, in_tmp_dir):
-    """1024-sample loader batches cut into optimizer steps of 64 (by default, ``--steps_per_load 16``,
-    or with configs/speed/chunked.yaml) give the same weights and epoch metrics as one optimizer step
-    per loader batch of 64, gradient clipping included (lstm.yaml clips through the trainer, which
-    the chunks take over)."""
+def test_chunked_preset_trains_exactly_like_batches_of_64(config, request, in_tmp_dir):
+    """1024-sample loader batches cut into optimizer steps of 64 (configs/speed/chunked.yaml) give the
+    same weights and epoch metrics as the default, one optimizer step per loader batch of 64, gradient
+    clipping included (lstm.yaml clips through the trainer, which the chunks take over)."""
     path = CONFIGS / config
     common = ["--config", str(path), *data_args(path, request), "--trainer.max_epochs", "2", *QUIET]
-    ordinary = cli_main(["fit", *common, "--steps_per_load", "1"])
+    ordinary = cli_main(["fit", *common])
     assert ordinary.model.automatic_optimization and ordinary.model.steps is None
-    if loaded == "default":
-        cut = cli_main(["fit", *common])
-        assert cut.datamodule.batch_size == 64 and cut.trainer.train_dataloader.batch_size == 16 * 64
-    else:
-        cut = cli_main(["fit", *common, "--config", str(CONFIGS / "speed" / "chunked.yaml")])
-        assert cut.datamodule.batch_size == cut.trainer.train_dataloader.batch_size == 1024
+    assert ordinary.trainer.train_dataloader.batch_size == 64
+    cut = cli_main(["fit", *common, "--config", str(CONFIGS / "speed" / "chunked.yaml")])
+    assert cut.datamodule.batch_size == cut.trainer.train_dataloader.batch_size == 1024
     assert cut.model.steps.chunk_size == 64 and not cut.model.automatic_optimization
     assert cut.config["fit"]["experiment"] == ordinary.config["fit"]["experiment"]  # same experiment
     assert cut.model.steps.gradient_clip_val == ordinary.trainer.gradient_clip_val

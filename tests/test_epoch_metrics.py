@@ -45,8 +45,8 @@ def test_logged_validation_mse_is_that_of_the_final_weights(in_tmp_dir):
 
 @pytest.mark.parametrize(
     "variant",
-    [[], ["--model.init_args.steps", "null", "--data.init_args.batch_size", "64"], PER_BATCH],
-    ids=["chunked-epochs", "grouped-steps", "per-batch-steps"],
+    [[], PER_BATCH],
+    ids=["chunked-epochs", "per-batch-steps"],
 )
 def test_litzoo_trains_exactly_like_the_tutorial_loop(in_tmp_dir, variant):
     """The tutorial's own script (its samples, shuffling and Adam steps): the same best val MSE, digit for digit.

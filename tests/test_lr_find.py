@@ -54,11 +54,12 @@ def test_lr_find_refuses_the_chunked_mode_clearly(in_tmp_dir: Path) -> None:
     assert not list(in_tmp_dir.rglob("version_*"))  # no run folder left behind
 
 
-def test_lr_find_then_trains_with_grouped_steps(in_tmp_dir: Path) -> None:
-    """The finder takes one optimizer step per batch; the training after it groups them as usual."""
-    cli = cli_main(["fit", *SHORT, "--lr_find", "true", "--steps_per_load", "16"])
+def test_lr_find_then_trains_one_step_per_batch(in_tmp_dir: Path) -> None:
+    """The finder's steps are not counted; the training after it is ordinary Lightning training."""
+    cli = cli_main(["fit", *SHORT, "--lr_find", "true"])
     lr = optimizer_lr(yaml.safe_load((Path(cli.trainer.log_dir) / "config.yaml").read_text()))
-    assert cli.trainer.train_dataloader.batch_size == 16 * cli.datamodule.batch_size
-    assert not cli.model.automatic_optimization
+    assert cli.trainer.train_dataloader.batch_size == cli.datamodule.batch_size
+    assert cli.model.automatic_optimization
     assert cli.trainer.optimizers[0].param_groups[0]["lr"] == lr != 0.01
-    assert cli.trainer.global_step == 4 * 32  # every optimizer step of the 4 epochs, none of the finder's
+    # every optimizer step of the 4 epochs, none of the finder's
+    assert cli.trainer.global_step == 4 * cli.trainer.num_training_batches

@@ -54,10 +54,11 @@ def test_bar_skips_redraws_within_min_interval_but_draws_each_epochs_last_batch(
     assert "Epoch 2/2: 10/10" in drawn  # the final count is always exact
 
 
-def test_bar_counts_optimizer_steps_when_they_are_grouped(in_tmp_dir, capsys):
+def test_bar_counts_optimizer_steps_of_chunked_batches(in_tmp_dir, capsys):
     """Loaded batches of 4 x 64 (3 per epoch: 256, 256, 128 samples): the bar counts the 10 optimizer steps."""
     grouped = [
-        *SMALL_RUN, "--steps_per_load", "4",
+        *SMALL_RUN, "--model.init_args.steps", "litzoo.models.tasks.ChunkedSteps",
+        "--model.init_args.steps.init_args.chunk_size", "64", "--data.init_args.batch_size", "256",
         "--trainer.callbacks+=litzoo.callbacks.ThrottledProgressBar", "--trainer.callbacks.min_interval", "0",
     ]  # fmt: skip
     cli = cli_main(grouped)

@@ -24,8 +24,8 @@ class ThrottledProgressBar(TQDMProgressBar):
     ten times a second; the last batch of each loop is always drawn, so the final counts are exact.
     A fixed ``refresh_rate`` cannot do both: the right number of batches depends on the model.
 
-    The training bar counts optimizer steps: for a task that takes many per loaded batch (grouped
-    steps, :mod:`litzoo.grouped_steps`, or a configured :class:`~litzoo.models.tasks.ChunkedSteps`) it
+    The training bar counts optimizer steps: for a task that takes many per loaded batch (a
+    configured :class:`~litzoo.models.tasks.ChunkedSteps`, ``configs/speed/chunked.yaml``) it
     shows ``512/860`` for an MNIST epoch of batches of 64, as one step per batch would, not the
     ``32/54`` loaded batches.
 

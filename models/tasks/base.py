@@ -65,12 +65,11 @@ class TaskModule(L.LightningModule):
         scheduler: Builds an LR scheduler from the optimizer, or ``None``. ``OneCycleLR`` gets its
             ``total_steps`` from the trainer; ``ReduceLROnPlateau`` monitors :attr:`monitor`.
         scheduler_interval: Step the scheduler every ``epoch`` or every optimizer ``step``.
-        steps: ``None`` (default): one optimizer step per batch, Lightning's automatic optimization
-            (``litzoo fit`` on one device gives the task a piece that groups 16 batches,
-            :mod:`litzoo.grouped_steps`). A :class:`~litzoo.models.tasks.ChunkedSteps`: several optimizer
-            steps per training batch, one per chunk of it, in manual optimization
-            (``configs/regression/mlp.yaml``); the training step is the piece's, the task only hands
-            it the batch.
+        steps: ``None`` (default): one optimizer step per batch, Lightning's automatic optimization.
+            A :class:`~litzoo.models.tasks.ChunkedSteps`, only where a config names it
+            (``configs/speed/chunked.yaml``, ``configs/regression/mlp.yaml``): several optimizer
+            steps per training batch, one per chunk of it, in manual optimization; the training step
+            is the piece's, the task only hands it the batch. The run says so in its first lines.
         channels_last: Keep the net's weights and 4-D input batches in channels_last (NHWC) memory
             format, which lets GPU convolutions use tensor cores without transposes. Same values, only
             the layout changes; ignored with a warning for non-image inputs or nets without Conv2d.
@@ -221,7 +220,7 @@ class TaskModule(L.LightningModule):
     def on_train_start(self) -> None:
         # The sanity-check validation ran on an untrained net; it must not count as the best epoch.
         # A resumed run (``ckpt_path`` set) keeps the best restored from its checkpoint, and its step
-        # count, whichever optimization mode saved it (grouped steps on one device, one per batch on many).
+        # count, whichever optimization mode saved it (chunked steps or one per batch).
         if self.trainer.ckpt_path is None:
             self.val_best.reset()
         else:

@@ -1,4 +1,4 @@
-"""Many optimizer steps inside one Lightning step: the ``steps`` piece of a task (grouped steps by default)."""
+"""Many optimizer steps inside one Lightning step: the opt-in ``steps`` piece of a task."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import lightning as L
 import torch
 from lightning.pytorch.profilers import PassThroughProfiler
 from lightning.pytorch.strategies import SingleDeviceStrategy
+from lightning.pytorch.utilities.rank_zero import rank_zero_info
 from torch.optim import Optimizer
 from torch.utils.data import DataLoader
 
@@ -25,8 +26,9 @@ STEP_HOOKS = ("on_before_backward", "on_after_backward", "on_before_optimizer_st
 class ChunkedSteps(L.Callback):
     """Cuts every training batch into chunks of ``chunk_size`` samples, one optimizer step per chunk.
 
-    Given to a task by ``litzoo fit`` on one device (:mod:`litzoo.grouped_steps`), or configured as
-    ``model.init_args.steps`` (``configs/speed/chunked.yaml``, ``configs/regression/mlp.yaml``).
+    Only where a config names it as ``model.init_args.steps`` (the preset ``configs/speed/chunked.yaml``,
+    and ``configs/regression/mlp.yaml``); the run's first lines say so. Without it a task trains the
+    ordinary Lightning way, one optimizer step per batch.
     With a loader that serves 16 (or an epoch's worth of)
     shuffled batches at once, this is exactly "the optimizer on shuffled batches of ``chunk_size``":
     the same order, the same batches, the same steps, epoch metrics and gradient clipping
@@ -77,6 +79,12 @@ class ChunkedSteps(L.Callback):
         optimizer = task.optimizers()
         schedulers = [c.scheduler for c in trainer.lr_scheduler_configs if c.interval == "step"]
         x, targets = batch[0], batch[1]
+        if not isinstance(x, torch.Tensor):
+            raise ValueError(
+                f"model.init_args.steps: ChunkedSteps cuts each training batch into chunks of {self.chunk_size} "
+                f"samples, but this datamodule's batches hold a {type(x).__name__} (e.g. packed sequences "
+                "of different lengths), which cannot be cut. Set --model.init_args.steps null."
+            )
         if trainer.max_steps >= 0:  # stop at max_steps exactly, as one step per batch would
             samples = (trainer.max_steps - trainer.global_step) * self.chunk_size
             x, targets = x[:samples], targets[:samples]
@@ -110,6 +118,11 @@ class ChunkedSteps(L.Callback):
 
     # --- hooks -------------------------------------------------------------------------------------
     def on_fit_start(self, trainer: L.Trainer, pl_module: TaskModule) -> None:
+        # Under 80 columns, like every line of the run's start.
+        rank_zero_info(
+            f"Chunked steps: one optimizer step per {self.chunk_size} samples of each loaded batch "
+            "(model.init_args.steps)"
+        )
         if trainer.world_size > 1:
             raise ValueError(
                 f"model.init_args.steps: ChunkedSteps(chunk_size={self.chunk_size}) takes several optimizer "
