@@ -54,5 +54,17 @@ def random_crop_flip(images: torch.Tensor, padding: int) -> torch.Tensor:
 
 
 def normalize_uint8(images: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
-    """uint8 images to float32 in [0, 1] (``ToTensor``'s scaling), then per-channel ``(x - mean) / std``."""
+    """uint8 images to float32 in [0, 1] (``ToTensor``'s scaling), then per-channel ``(x - mean) / std``.
+
+    Anything but uint8 is refused: a float batch here has been preprocessed already (a datamodule's
+    loaders do it themselves when no Trainer is attached), and converting it again would silently
+    normalize it twice.
+    """
+    if images.dtype != torch.uint8:
+        raise TypeError(
+            f"normalize_uint8 takes uint8 images, got {images.dtype}: this batch looks preprocessed "
+            "already. A datamodule not attached to a Trainer gives model-ready batches from its "
+            "*_dataloader() methods; to preprocess batches yourself, take them from "
+            "datamodule.loader(split, shuffle, raw=True)."
+        )
     return TF.normalize(TF.to_dtype(images, torch.float32, scale=True), list(mean), list(std))

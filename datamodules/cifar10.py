@@ -24,6 +24,11 @@ CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog
 class CIFAR10DataModule(VisionDataModule):
     """CIFAR-10 through torchvision, normalized per batch, training batches augmented on the device.
 
+    Under a Trainer the loaders give uint8 batches, augmented and normalized on the device; used
+    alone (no Trainer attached) they give normalized float32 batches, the training loader's
+    augmented the same way, so ``for x, y in dm.train_dataloader(): net(x)`` works as written (see
+    :class:`~litzoo.datamodules.vision.VisionDataModule`).
+
     Args:
         augment: Random crop (padding 4) and horizontal flip of each training image, drawn per image
             per epoch. Validation and test images are never augmented.

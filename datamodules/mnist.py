@@ -21,6 +21,11 @@ MNIST_SIDE = 28
 class MNISTDataModule(VisionDataModule):
     """MNIST through torchvision, normalized per batch; optionally zero-padded (LeNet-5 reads 32x32).
 
+    Under a Trainer the loaders give uint8 batches, padded and normalized on the device; used alone
+    (no Trainer attached) they give the padded, normalized float32 batches the net reads, so
+    ``for x, y in dm.train_dataloader(): net(x)`` works as written (see
+    :class:`~litzoo.datamodules.vision.VisionDataModule`).
+
     Args:
         pad_to: Pad every image symmetrically with black to ``pad_to x pad_to`` (``None``: keep 28x28).
         data_dir, download, batch_size, val_size, split_seed, num_workers, pin_memory,

@@ -11,7 +11,7 @@ import torch
 from lightning.pytorch.utilities.rank_zero import rank_zero_warn
 from litzoo.datamodules.content_checks import as_class_indices, as_pixels, check_image_shape, check_labels
 from litzoo.datamodules.image_files import read_images
-from litzoo.datamodules.tensor_data import BatchedTensorDataset, InMemoryDataModule, tensor_loader
+from litzoo.datamodules.tensor_data import BatchedTensorDataset, InMemoryDataModule, keep_batch, tensor_loader
 from PIL import Image
 from torch.utils.data import DataLoader
 from torchvision.datasets import VisionDataset
@@ -51,6 +51,12 @@ class VisionDataModule(InMemoryDataModule):
 
     Each split is checked once at setup (:mod:`litzoo.datamodules.content_checks`): image size, pixel type and
     scale (floats are converted to uint8 by one stated rule or refused), NaN/inf and label range.
+
+    Outside a Trainer (``self.trainer is None``: no ``fit``/``validate``/``test``/``predict`` has
+    attached the datamodule) no hook runs on the batches, so the loaders preprocess them themselves:
+    ``for x, y in dm.train_dataloader(): net(x)`` gets float32, normalized batches, the training
+    loader's augmented exactly as ``on_after_batch_transfer`` augments them in training, on the CPU
+    (see :meth:`loader`). Loaders made while a Trainer is attached give uint8 batches for that hook.
 
     Subclasses set ``dataset_class``, ``files``, ``mean``, ``std``, ``num_classes``, ``class_names``,
     ``image_shape`` (one image as stored) and ``input_shape`` (as the net reads it), and define
@@ -242,9 +248,29 @@ class VisionDataModule(InMemoryDataModule):
             self.splits["test"] = self.checked_split("test", *self.load(train=False))
 
     # ----------------------------------------------------------------------------- batches
-    def loader(self, split: str, shuffle: bool, batch_size: int | None = None) -> DataLoader:
+    def loader(
+        self, split: str, shuffle: bool, batch_size: int | None = None, raw: bool | None = None
+    ) -> DataLoader:
+        """A loader over ``split``: uint8 batches (``raw``) or model-ready ones, preprocessed as
+        :meth:`on_after_batch_transfer` would (augmented for the ``"train"`` split).
+
+        ``raw=None`` (what the ``*_dataloader`` hooks pass) decides by ``self.trainer``, which Lightning
+        sets when a ``fit``/``validate``/``test``/``predict`` attaches the datamodule, before it asks
+        for any loader. Attached, the Trainer moves each uint8 batch to the device and our hook
+        preprocesses it there (4x less to copy, the arithmetic on the GPU): the loader must then
+        leave batches raw, and does so with the same collate as ever, at no cost. Not attached, no
+        hook will ever see the batch, so the loader's collate preprocesses it on the CPU: a plain
+        PyTorch loop (or a ``Trainer`` given the loaders instead of the datamodule) gets batches
+        the net takes. ``raw=True`` gives uint8 batches regardless, for code that runs
+        :meth:`preprocess` itself (on its own device).
+        """
         size = batch_size or self.batch_size
-        return tensor_loader(self.splits[split], size, shuffle=shuffle, **self.loader_options)
+        if raw is None:
+            raw = self.trainer is not None
+        collate = keep_batch if raw else ModelReadyBatch(self, train=split == "train")
+        return tensor_loader(
+            self.splits[split], size, shuffle=shuffle, collate_fn=collate, **self.loader_options
+        )
 
     def predict_dataloader(self) -> DataLoader:
         return self.loader("test" if self.predict_files is None else "predict", shuffle=False)
@@ -253,12 +279,33 @@ class VisionDataModule(InMemoryDataModule):
         """uint8 batch ``(N, C, H, W)`` -> the float batch the model reads."""
         raise NotImplementedError
 
+    def model_ready(self, batch: tuple[torch.Tensor, ...], train: bool) -> tuple[torch.Tensor, ...]:
+        """A loaded uint8 batch ``(images, labels)`` as the model reads it, on the batch's device."""
+        images, *labels = batch  # the user's own images for predict come without labels
+        return (self.preprocess(images, train=train), *labels)
+
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
         """Preprocess on the device the batch now lives on; augment training batches only."""
         if isinstance(batch, torch.Tensor):
             # Lightning also routes the model's `example_input_array` (already model-ready) through
             # this hook when it prints the model summary; only loader batches need preprocessing.
             return batch
-        images, *labels = batch  # the user's own images for predict come without labels
         training = self.trainer is not None and self.trainer.training
-        return (self.preprocess(images, train=training), *labels)
+        return self.model_ready(batch, train=training)
+
+
+class ModelReadyBatch:
+    """Collate of a :class:`VisionDataModule` loader made without a Trainer: the gathered uint8
+    batch through :meth:`VisionDataModule.model_ready`, as the Trainer's hook would do it.
+
+    A class, not a lambda or closure, so ``num_workers > 0`` loaders can pickle it; in a worker, the
+    training split's augmentation draws from that worker's seeded RNG, as any augmenting
+    ``Dataset`` does.
+    """
+
+    def __init__(self, datamodule: VisionDataModule, train: bool) -> None:
+        self.datamodule = datamodule
+        self.train = train
+
+    def __call__(self, batch: tuple[torch.Tensor, ...]) -> tuple[torch.Tensor, ...]:
+        return self.datamodule.model_ready(batch, train=self.train)

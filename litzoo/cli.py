@@ -26,7 +26,7 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_info
 import litzoo.datamodules
 import litzoo.models  # noqa: F401  (registers the architectures for short class paths)
 from litzoo.callbacks import LastCheckpoint, NetSummary
-from litzoo.compat import recorded_config, skip_logged_value_moves_within_a_device
+from litzoo.compat import recorded_config
 from litzoo.config_files import config_file_problem, config_paths
 from litzoo.cpu_threads import set_cpu_threads
 from litzoo.datamodules.vision import DatasetCorruptError, DatasetNotFoundError
@@ -176,7 +176,6 @@ class LitzooCLI(LightningCLI):
         self._save_dir: Path | None = None
         self._checkpoint: dict | None = None
         self._run_lock: IO[str] | None = None
-        skip_logged_value_moves_within_a_device()  # each self.log costs a fraction (see litzoo.compat)
         try:
             super().__init__(*args, **kwargs)
         except BaseException:

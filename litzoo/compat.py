@@ -11,7 +11,9 @@ with torch 2.4 and 2.14.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import lightning as L
@@ -61,29 +63,44 @@ def accumulator_tensors(metric: _ResultMetric) -> list[Tensor]:
     return [value for value in values if isinstance(value, Tensor)]
 
 
-def skip_logged_value_moves_within_a_device() -> None:
-    """Make Lightning's move of a logged value's accumulator to the value's device free when nothing moves.
+_patch_lock = threading.Lock()
+_patch_depth = 0  # how many ``skip_logged_value_moves_within_a_device`` blocks are open
+_lightning_to: Callable[..., _ResultMetric] | None = None  # Lightning's ``_ResultMetric.to`` while patched
+
+
+def _to_unless_already_there(self: _ResultMetric, *args: Any, **kwargs: Any) -> _ResultMetric:
+    """``_ResultMetric.to`` that returns at once when every tensor is on the one device asked for."""
+    device = args[0] if len(args) == 1 and not kwargs else None
+    if isinstance(device, torch.device) and all(t.device == device for t in accumulator_tensors(self)):
+        return self
+    return _lightning_to(self, *args, **kwargs)
+
+
+@contextmanager
+def skip_logged_value_moves_within_a_device() -> Iterator[None]:
+    """Inside the block, Lightning's move of a logged value's accumulator to the value's device is free when nothing moves.
 
     Touches ``_ResultMetric.to``, which ``_ResultCollection.log`` calls on every ``self.log`` with the
     logged value's device. Lightning's rebuilds the accumulator's whole ``__dict__`` (about 45
-    entries, deep-copying its metadata dataclass) whether or not a tensor moves: for
-    ``configs/regression/mlp.yaml``, which logs eight epoch values, 7.7% of its fit loop (py-spy,
-    README "Speed", item 7). Replaced here by a version that returns at once when
-    every tensor of the accumulator is on that device already and otherwise runs Lightning's. No
-    public API: the call is inside ``self.log``. Idempotent; applied by the CLI for every command.
+    entries, deep-copying its metadata dataclass) whether or not a tensor moves. Inside the block it
+    is replaced by a version that returns at once when every tensor of the accumulator is on that
+    device already and otherwise runs Lightning's; on leaving the outermost block (also by an
+    exception) Lightning's is put back. Re-entrant. No public API: the call is inside ``self.log``.
+    Used only around the task's own epoch values (``TaskModule.log_split``).
     """
-    lightning_to = _ResultMetric.to
-    if getattr(lightning_to, "skips_moves_within_a_device", False):
-        return
-
-    def to(self: _ResultMetric, *args: Any, **kwargs: Any) -> _ResultMetric:
-        device = args[0] if len(args) == 1 and not kwargs else None
-        if isinstance(device, torch.device) and all(t.device == device for t in accumulator_tensors(self)):
-            return self
-        return lightning_to(self, *args, **kwargs)
-
-    to.skips_moves_within_a_device = True
-    _ResultMetric.to = to
+    global _patch_depth, _lightning_to
+    with _patch_lock:
+        if _patch_depth == 0:
+            _lightning_to = _ResultMetric.to
+            _ResultMetric.to = _to_unless_already_there
+        _patch_depth += 1
+    try:
+        yield
+    finally:
+        with _patch_lock:
+            _patch_depth -= 1
+            if _patch_depth == 0:
+                _ResultMetric.to, _lightning_to = _lightning_to, None
 
 
 # --- ModelCheckpoint --------------------------------------------------------------------------------
@@ -221,3 +238,18 @@ def wrap_slurm_requeue_handler(trainer: L.Trainer, wrap: Callable[[Callable], Ca
         return False
     connector._slurm_sigusr_handler_fn = wrap(handler)
     return True
+
+
+# --- LightningModule hyperparameters ---------------------------------------------------------------
+def hyperparameters_given_by_cli() -> bool:
+    """Whether the LightningModule being built now gets its hyperparameters from LightningCLI's config.
+
+    Touches ``lightning.pytorch.core.mixins.hparams_mixin._given_hyperparameters``, the context
+    variable LightningCLI's instantiator sets around a module's constructor so that
+    ``save_hyperparameters`` records the config (``class_path``/``init_args``) instead of the live
+    objects. No public API tells a constructor which of the two it will record; a task built in
+    Python records its own plain description instead (:mod:`litzoo.models.tasks.plain_hparams`).
+    """
+    from lightning.pytorch.core.mixins.hparams_mixin import _given_hyperparameters
+
+    return _given_hyperparameters.get() is not None

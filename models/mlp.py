@@ -66,6 +66,9 @@ class Feedforward(nn.Module):
         super().__init__()
         self.input_shape = tuple(input_shape)
         self.num_outputs = num_outputs
+        # Every constructor argument kept, so a task built in Python records how to rebuild this net.
+        self.depth = depth
+        self.hidden_sizes = list(hidden_sizes)
         hidden_sizes = list(hidden_sizes)
         if depth != len(hidden_sizes) + 1:
             raise ValueError(

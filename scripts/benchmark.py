@@ -288,7 +288,7 @@ def plain_steps_per_s(case: StepCase, data_dir: Path, args: argparse.Namespace) 
 
     def batches():
         while True:
-            for images, labels in data.train_dataloader():
+            for images, labels in data.loader("train", shuffle=True, raw=True):
                 images, labels = images.to(device, non_blocking=True), labels.to(device, non_blocking=True)
                 yield data.preprocess(images, train=True), labels
 

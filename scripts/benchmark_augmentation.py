@@ -46,7 +46,7 @@ def images_per_second(run_epoch: Callable[[], int], repeats: int) -> float:
 def batched_epoch(datamodule: CIFAR10DataModule, device: torch.device) -> Callable[[], int]:
     def run() -> int:
         count = 0
-        for images, _labels in datamodule.train_dataloader():
+        for images, _labels in datamodule.loader("train", shuffle=True, raw=True):
             batch = datamodule.preprocess(images.to(device), train=True)
             count += len(batch)
         if device.type == "cuda":

@@ -32,16 +32,17 @@ def readme_sections(text: str) -> list[str]:
 
 
 def test_readme_quotes_the_numbers_figures_md_holds():
-    readme = README.read_text()
+    # The README and the pages of docs/ it links to; those link to images/FIGURES.md (relative to docs/).
+    pages = [README.read_text(), *(page.read_text() for page in sorted((REPO_ROOT / "docs").glob("*.md")))]
     figures = readme_figures.quoted_numbers((IMAGES / readme_figures.FIGURES_FILE).read_text())
-    sections = readme_sections(readme)
+    sections = [section for page in pages for section in readme_sections(page)]
     assert set(figures) == {"regression_mlp_curves", "mnist_dev_lenet5", "own_digits", "lr_find_lenet5"}
     for name, (_, quotes) in figures.items():
-        linking = [section for section in sections if f"docs/images/FIGURES.md#{name}" in section]
-        assert linking, f"no README section links to docs/images/FIGURES.md#{name}"
+        linking = [section for section in sections if f"images/FIGURES.md#{name}" in section]
+        assert linking, f"no section of README.md or docs/*.md links to docs/images/FIGURES.md#{name}"
         missing = [quote for quote in quotes if not any(quote in section for section in linking)]
-        assert not missing, f"the README section linking to FIGURES.md#{name} does not quote {missing}"
-    shown = set(re.findall(r"docs/images/([\w.]+\.png)", readme))
+        assert not missing, f"the section linking to FIGURES.md#{name} does not quote {missing}"
+    shown = {image for page in pages for image in re.findall(r"images/([\w.]+\.png)", page)}
     listed = {image for images, _ in figures.values() for image in images}
     assert shown and shown <= listed  # every picture in the README has its commands in FIGURES.md
     assert all((IMAGES / image).is_file() for image in listed)

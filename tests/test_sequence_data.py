@@ -93,7 +93,7 @@ def test_variable_length_sequences_train_through_the_cli(net, in_tmp_dir, one_th
     else:
         args += ["--model.init_args.net.init_args.head", "attention"]
     cli = cli_main(["fit", *args, "--trainer.fast_dev_run", "true", *QUIET])
-    assert type(cli.model.net).__name__ == net.split(".")[1]
+    assert type(cli.model.net).__name__ == net.rsplit(".", 1)[1]
     assert torch.isfinite(cli.trainer.callback_metrics["val/mse"])
 
 

@@ -117,7 +117,7 @@ def test_every_stage_has_its_dataloader(mnist_dir):
         datamodule = ready(mnist(mnist_dir, batch_size=32), stage)
         batches = list(getattr(datamodule, loader)())
         x, y = batches[0]
-        assert x.dtype == torch.uint8 and x.shape == (32, 1, 28, 28)
+        assert x.dtype == torch.float32 and x.shape == (32, 1, 28, 28)
         assert y.dtype == torch.long and y.shape == (32,)
         sizes[(stage, loader)] = sum(len(b[1]) for b in batches)
     assert sizes[("fit", "train_dataloader")] == N_TRAIN_MNIST - VAL

@@ -37,6 +37,9 @@ class AlexNet(nn.Module):
         super().__init__()
         self.input_shape = tuple(input_shape)
         self.num_outputs = num_outputs
+        # Every constructor argument kept, so a task built in Python records how to rebuild this net.
+        self.hidden_size = hidden_size
+        self.dropout = dropout
         in_channels = image_shape("AlexNet", input_shape)[0]
         self.features = nn.Sequential(
             nn.Conv2d(in_channels, 64, kernel_size=3, stride=2, padding=1),

@@ -47,6 +47,9 @@ class CifarResNet(TorchvisionResNet):
         self.maxpool = nn.Identity()
         self.input_shape = tuple(input_shape)
         self.num_outputs = num_outputs
+        # Every constructor argument kept, so a task built in Python records how to rebuild this net.
+        self.layers = list(layers)
+        self.zero_init_residual = zero_init_residual
 
 
 class ResNet18(CifarResNet):

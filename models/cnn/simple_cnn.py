@@ -42,6 +42,11 @@ class SimpleCNN(nn.Module):
         super().__init__()
         self.input_shape = tuple(input_shape)
         self.num_outputs = num_outputs
+        # Every constructor argument kept, so a task built in Python records how to rebuild this net.
+        self.channels = list(channels)
+        self.kernel_size = kernel_size
+        self.hidden_sizes = list(hidden_sizes)
+        self.separable = separable
         in_channels = image_shape(type(self).__name__, input_shape)[0]
         blocks: list[nn.Module] = []
         for out_channels in channels:

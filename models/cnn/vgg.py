@@ -71,6 +71,11 @@ class VGG(nn.Module):
         super().__init__()
         self.input_shape = tuple(input_shape)
         self.num_outputs = num_outputs
+        # Every constructor argument kept, so a task built in Python records how to rebuild this net.
+        self.cfg = cfg
+        self.batch_norm = batch_norm
+        self.hidden_sizes = list(hidden_sizes)
+        self.dropout = dropout
         name = type(self).__name__
         in_channels = image_shape(name, input_shape)[0]
         layer_spec = VGG_CONFIGS[cfg] if isinstance(cfg, str) else cfg

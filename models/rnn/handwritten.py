@@ -58,6 +58,8 @@ class HandwrittenRNN(nn.Module):
         super().__init__()
         self.input_shape = tuple(input_shape)
         self.num_outputs = num_outputs
+        # Every constructor argument kept, so a task built in Python records how to rebuild this net.
+        self.hidden_size = hidden_size
         _, self.num_features = sequence_shape(input_shape, type(self).__name__)
         self.batch_first = batch_first
         self.cell = SimpleRNNCell(self.num_features, hidden_size)

@@ -63,6 +63,9 @@ class RecurrentNet(nn.Module):
         super().__init__()
         self.input_shape = tuple(input_shape)
         self.num_outputs = num_outputs
+        # Every constructor argument kept, so a task built in Python records how to rebuild this net.
+        self.bidirectional = bidirectional
+        self.dropout = dropout
         check_choices(cell, head, hidden_size, num_layers, dropout)
         _, self.num_features = sequence_shape(input_shape, type(self).__name__)
         self.cell = cell

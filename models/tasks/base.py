@@ -12,11 +12,16 @@ import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
 from litzoo.models.tasks.chunked import ChunkedSteps
 from litzoo.models.tasks.net_checks import check_net_fits_data, net_sizes
+from litzoo.models.tasks.plain_hparams import plain_hyperparameters
 from litzoo.models.tasks.speed import IMAGE_BATCH_DIMS, compile_net, use_channels_last
 from torch import nn
 from torchmetrics import MaxMetric, MeanMetric, MetricCollection, MinMetric
 
-from litzoo.compat import carry_optimizer_steps_across_modes
+from litzoo.compat import (
+    carry_optimizer_steps_across_modes,
+    hyperparameters_given_by_cli,
+    skip_logged_value_moves_within_a_device,
+)
 
 Split = Literal["train", "val", "test"]
 #: How an epoch value the task computed itself is logged. torchmetrics syncs a metric across DDP
@@ -94,8 +99,15 @@ class TaskModule(L.LightningModule):
     ) -> None:
         super().__init__()
         # Built by the CLI, the hyperparameters hold the net's config (class_path/init_args), from which
-        # `load_from_checkpoint` rebuilds it; a task built by hand in Python stores the module itself.
-        self.save_hyperparameters()
+        # `load_from_checkpoint` rebuilds it. Built in Python, the live objects are recorded in the same
+        # plain form (see plain_hparams), so such a checkpoint loads back the same way.
+        if hyperparameters_given_by_cli():
+            self.save_hyperparameters()
+        else:
+            live = {"net": net, "optimizer": optimizer, "scheduler": scheduler, "steps": steps}
+            self.save_hyperparameters(ignore=list(live))
+            described, _ = plain_hyperparameters(live)
+            self.save_hyperparameters({**self.hparams, **described})
         self.net = net
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
@@ -195,8 +207,9 @@ class TaskModule(L.LightningModule):
         loss_value, metric_values = loss.compute(), metrics.compute()
         loss.reset()
         metrics.reset()
-        self.log(f"{split}/loss", loss_value, prog_bar=True, **EPOCH_VALUE)
-        self.log_dict(metric_values, prog_bar=split != "train", **EPOCH_VALUE)
+        with skip_logged_value_moves_within_a_device():  # the values are already where Lightning moves them
+            self.log(f"{split}/loss", loss_value, prog_bar=True, **EPOCH_VALUE)
+            self.log_dict(metric_values, prog_bar=split != "train", **EPOCH_VALUE)
         return {f"{split}/loss": loss_value, **metric_values}
 
     def training_step(self, batch: Sequence[torch.Tensor], batch_idx: int) -> torch.Tensor:
