@@ -8,8 +8,9 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
-from lightning.pytorch.overrides.distributed import UnrepeatedDistributedSampler
 from torch.utils.data import DataLoader, Sampler, TensorDataset
+
+from litzoo.compat import unrepeated_distributed_sampler
 
 #: The fewest samples a split of a regression datamodule may hold: the R² every regression task logs
 #: per split (torchmetrics' ``R2Score``) needs two.
@@ -68,7 +69,7 @@ def evaluation_sampler(dataset: TensorDataset) -> Sampler | None:
     """
     if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
         return None
-    return UnrepeatedDistributedSampler(dataset, shuffle=False)
+    return unrepeated_distributed_sampler(dataset)
 
 
 def tensor_loader(

@@ -9,14 +9,13 @@ number of outputs) are linked from the datamodule into the net, so no config rep
 
 from __future__ import annotations
 
-import os
+import importlib
+import inspect
 import sys
-from collections.abc import Sequence
-from pathlib import Path
-from typing import IO, NoReturn
+import typing
+from collections.abc import Callable, Sequence
 
 from jsonargparse import Namespace
-from lightning.fabric.utilities.exceptions import MisconfigurationException
 from lightning.pytorch import LightningDataModule, Trainer
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint, ModelSummary, RichModelSummary
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
@@ -29,8 +28,6 @@ from litzoo.callbacks import LastCheckpoint, NetSummary
 from litzoo.compat import recorded_config
 from litzoo.config_files import config_file_problem, config_paths
 from litzoo.cpu_threads import set_cpu_threads
-from litzoo.datamodules.vision import DatasetCorruptError, DatasetNotFoundError
-from litzoo.evaluation_folder import EVALUATION_STAGES, reserve_evaluation_folder, results_line
 from litzoo.faults import (
     DataSanityCheck,
     NonFiniteLossGuard,
@@ -41,10 +38,8 @@ from litzoo.faults import (
     check_checkpoint_readable,
     use_atomic_checkpoint_io,
 )
-from litzoo.faults.atomic_io import remove_unfinished_saves, remove_unrecorded_best
 from litzoo.faults.debug_runs import keep_no_checkpoints
 from litzoo.faults.option_checks import seed_problem, trainer_option_problem
-from litzoo.faults.os_errors import describe_os_error
 from litzoo.faults.requeue import exact_requeue
 from litzoo.gpu_probe import skip_gpu_probing_without_gpu
 from litzoo.lr_find import add_lr_find_argument, check_lr_find_request, find_learning_rate
@@ -52,7 +47,6 @@ from litzoo.models.tasks import TaskModule
 from litzoo.models.tasks.chunked import samples_per_step
 from litzoo.monitoring import (
     DEFAULT_LOGGERS,
-    DEFAULT_SAVE_DIR,
     DEFAULTS_CONFIG,
     add_run_essentials,
     default_progress_bar,
@@ -61,20 +55,10 @@ from litzoo.monitoring import (
 from litzoo.parse_errors import LitzooArgumentParser
 from litzoo.process_group import ending_the_process_group_it_starts
 from litzoo.quiet import silence_known_noise
-from litzoo.resume_logs import log_each_step_once, resumed_global_step
 from litzoo.run_folder import (
     RunConfigSaver,
-    experiment_from_configs,
-    file_loggers,
-    is_global_zero,
-    logger_location,
-    release_version,
-    reserve_version,
-    run_folder_of_checkpoint,
-    slurm_requeued_run_folder,
-    version_number,
 )
-from litzoo.run_lock import lock_run_folder
+from litzoo.run_setup import RunFolder
 
 #: What the data decides, one vocabulary for every datamodule and every net (torchvision's habit: one
 #: name everywhere): each datamodule attribute is linked into the net's argument of the same name,
@@ -84,7 +68,10 @@ DATA_LINKS = {name: f"model.init_args.net.init_args.{name}" for name in ("input_
 
 
 def link_data_to_net(parser: LightningArgumentParser) -> None:
-    """Link each of :data:`DATA_LINKS` from the datamodule into the net, once both are instantiated.
+    """Link each of :data:`DATA_LINKS` from the datamodule into the net, once both are instantiated;
+    for a classifier of another library (torchvision's, timm's), the data's number of outputs into its
+    ``num_classes`` and the input shape into the task's ``input_shape``. A link whose target the chosen
+    net does not take is skipped by jsonargparse.
 
     Call it after every other instantiation link. jsonargparse orders instantiation by the graph of its
     links, where a target nested in the task (``model.init_args.net``) does not make the task itself
@@ -94,6 +81,15 @@ def link_data_to_net(parser: LightningArgumentParser) -> None:
     """
     for name, target in DATA_LINKS.items():
         parser.link_arguments(f"data.{name}", target, apply_on="instantiate")
+    parser.link_arguments(
+        "data", "model.init_args.net.init_args.num_classes", compute_fn=data_outputs, apply_on="instantiate"
+    )
+    parser.link_arguments("data.input_shape", "model.init_args.input_shape", apply_on="instantiate")
+
+
+def data_outputs(data: LightningDataModule) -> int:
+    """The datamodule's number of outputs, the ``num_classes`` of torchvision's and timm's classifiers."""
+    return data.num_outputs
 
 
 def give_net_config_init_args(cli: LightningCLI) -> None:
@@ -156,6 +152,65 @@ def clip_chunks_like_the_trainer(config: Namespace) -> None:
     trainer.gradient_clip_algorithm = None
 
 
+def drop_links_the_net_does_not_take(model: object) -> None:
+    """Keep in the task's recorded net config only the data links its net takes.
+
+    Lightning records every applied instantiation link into the hyperparameters, also those jsonargparse
+    skipped because the net has no such argument (``num_outputs`` for torchvision's resnet18, which
+    takes ``num_classes``); a checkpoint recording them could not be parsed back
+    (``test --ckpt_path``: "Option 'num_outputs' is not accepted").
+    """
+    net = getattr(model, "hparams", {}).get("net")
+    if not isinstance(net, dict) or not isinstance(net.get("init_args"), dict):
+        return
+    module, name = net["class_path"].rsplit(".", 1)
+    accepted = accepted_arguments(getattr(importlib.import_module(module), name))
+    if accepted is None:
+        return
+    dropped = [name for name in (*DATA_LINKS, "num_classes") if name not in accepted]
+    if any(name in net["init_args"] for name in dropped):
+        for name in dropped:
+            net["init_args"].pop(name, None)
+        model.save_hyperparameters(dict(model.hparams))  # hparams.yaml and the HParams tab too
+
+
+def check_net_outputs_fit_data(model: object, datamodule: object) -> None:
+    """Refuse a net whose outputs per sample are not the data's classes or targets.
+
+    The CLI links them into a net's ``num_outputs`` (litzoo's) or ``num_classes`` (torchvision's and
+    timm's classifiers); a builder that hides ``num_classes`` behind ``**kwargs`` where jsonargparse
+    cannot follow (``torchvision.models.mobilenet_v3_small``) keeps its default of 1000 classes, and
+    would train 1000 logits on 10 labels without a word.
+    """
+    wanted = getattr(datamodule, "num_outputs", None)
+    got = getattr(model, "num_outputs", None)
+    if wanted is None or got is None or wanted == got:
+        return
+    net = type(getattr(model, "net", model)).__name__
+    raise ValueError(
+        f"{net} returns {got} values per sample, but {type(datamodule).__name__} has {wanted} classes or "
+        f"targets, and the CLI could not link that number into the net. Give it yourself, e.g. "
+        f"--model.init_args.net.init_args.num_classes {wanted}."
+    )
+
+
+def accepted_arguments(builder: Callable) -> set[str] | None:
+    """The keyword arguments a class or builder function takes (None: any).
+
+    A builder that passes ``**kwargs`` on to the class it returns (torchvision's ``resnet18(*, weights,
+    progress, **kwargs) -> ResNet``, which jsonargparse follows the same way) takes that class's too.
+    """
+    parameters = inspect.signature(builder).parameters.values()
+    names = {p.name for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+    if not any(p.kind == p.VAR_KEYWORD for p in parameters):
+        return names
+    if inspect.isclass(builder):
+        return None
+    returned = typing.get_type_hints(builder).get("return")
+    forwarded = accepted_arguments(returned) if inspect.isclass(returned) else None
+    return None if forwarded is None else names | forwarded
+
+
 def summarize_the_net(trainer: Trainer) -> None:
     """Put :class:`~litzoo.callbacks.NetSummary` where Lightning put its default model summary.
 
@@ -172,28 +227,20 @@ class LitzooCLI(LightningCLI):
 
     def __init__(self, *args, **kwargs) -> None:
         """Parse, build and run; a run that fails before its first training step leaves no run folder."""
-        self._reserved_run_dir: Path | None = None
-        self._save_dir: Path | None = None
+        self.run_folder: RunFolder | None = None
         self._checkpoint: dict | None = None
-        self._run_lock: IO[str] | None = None
         try:
             super().__init__(*args, **kwargs)
         except BaseException:
-            self._release_run_lock()
             trainer = getattr(self, "trainer", None)
             trained = (
                 trainer is not None and trainer.state.fn == TrainerFn.FITTING and trainer.global_step > 0
             )
-            if self._reserved_run_dir is not None and not trained:
-                release_version(self._reserved_run_dir, self._save_dir)
+            if self.run_folder is not None:
+                self.run_folder.close(keep=trained)
             raise
-        if self.subcommand is not None:  # ran: the folder is complete (run=False leaves it to the caller)
-            self._release_run_lock()
-
-    def _release_run_lock(self) -> None:
-        if self._run_lock is not None:
-            self._run_lock.close()
-            self._run_lock = None
+        if self.subcommand is not None and self.run_folder is not None:  # ran: the folder is complete
+            self.run_folder.close()  # (run=False leaves it to the caller)
 
     @property
     def command_config(self) -> Namespace:
@@ -264,17 +311,7 @@ class LitzooCLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         """Settle the config: trainer options that cannot work, the default progress bar, chunked
-        clipping, and the run folder.
-
-        Every logger gets the same run folder, ``<save_dir>/<experiment>/version_N``. Each fit
-        reserves a fresh ``version_N``, except ``fit --ckpt_path <run>/checkpoints/X.ckpt``, which
-        resumes and keeps logging into ``<run>``, and a requeued SLURM job, which continues the run
-        whose hpc checkpoint it resumes from. ``validate``, ``test`` and ``predict`` reserve a
-        ``<stage>_K`` folder inside the training run they evaluate
-        (:mod:`litzoo.evaluation_folder`). Only rank 0 reserves; other ranks learn the folder
-        from it through Lightning's broadcast of ``trainer.log_dir``. Rank 0 locks the folder for the
-        run (:mod:`litzoo.run_lock`), then removes what a crashed save left there.
-        """
+        clipping, and the run folder (:class:`~litzoo.run_setup.RunFolder`)."""
         config = self.command_config
         check_lr_find_request(config, self.subcommand)
         problem = trainer_option_problem(config.trainer, self.subcommand)
@@ -282,64 +319,14 @@ class LitzooCLI(LightningCLI):
             self.parser.error(problem)
         default_progress_bar(config)
         clip_chunks_like_the_trainer(config)
-        loggers = file_loggers(config)
-        if not loggers and self.subcommand is None:
-            return
-        config.experiment = config.experiment or experiment_from_configs(config.get("config"))
-        if config.trainer.get("fast_dev_run"):  # a smoke test: Lightning logs nothing, so no run folder
-            return
-        # Without a logger (--trainer.logger false) a command still gets its own folder under
-        # lightning_logs/ for what it writes (checkpoints, config.yaml, predictions.csv): Lightning
-        # would write into --trainer.default_root_dir (the working directory by default), where the
-        # next run overwrites them. default_root_dir then points at that folder (below).
-        save_dir = Path(loggers[0].init_args.save_dir if loggers else DEFAULT_SAVE_DIR)
-        resumed = run_folder_of_checkpoint(config.get("ckpt_path")) if self.subcommand == "fit" else None
-        fitting = self.subcommand == "fit" and resumed is None
-        requeued = slurm_requeued_run_folder(save_dir / config.experiment) if fitting else None
-        if resumed is not None:  # keeps logging where the run lives, in this log root or another
-            run_dir = resumed
-            save_dir, config.experiment = logger_location(resumed.parent, save_dir)
-        elif requeued is not None:
-            run_dir = requeued
-        elif is_global_zero():
-            experiment_dir = save_dir / config.experiment
-            if self.subcommand in EVALUATION_STAGES:
-                run_dir = reserve_evaluation_folder(self.subcommand, config.get("ckpt_path"), experiment_dir)
-            else:
-                run_dir = reserve_version(experiment_dir)
-            self._reserved_run_dir, self._save_dir = run_dir, save_dir
-        else:
-            run_dir = None
-        if run_dir is not None and is_global_zero():
-            self._run_lock = lock_run_folder(run_dir)  # refuses a folder another process writes
-            remove_unfinished_saves(run_dir / "checkpoints")
-            remove_unfinished_saves(run_dir)
-            if resumed is not None and self._checkpoint is not None:
-                remove_unrecorded_best(run_dir / "checkpoints", self._checkpoint)
-            resumed_step = resumed_global_step(self._checkpoint if resumed is not None else None, requeued)
-            if resumed_step is not None:
-                log_each_step_once(run_dir, loggers, resumed_step)
-        if run_dir is not None and self.subcommand in EVALUATION_STAGES:
-            # A string version is the folder's name as it is (<stage>_K).
-            (log_root, name), version = logger_location(run_dir.parent, save_dir), run_dir.name
-        else:
-            # The number, not the folder name: both loggers name the folder version_N from it, and
-            # the progress bar shows it (a string would show as its last four characters).
-            version = None if run_dir is None else version_number(run_dir)
-            log_root, name = save_dir, config.experiment
-        for logger in loggers:
-            logger.init_args.save_dir = str(log_root)
-            logger.init_args.name = name
-            logger.init_args.version = version
-        if config.trainer.get("default_root_dir") is None or not loggers:
-            # Where Lightning's SLURM auto-requeue saves hpc_ckpt_K.ckpt and looks for it on restart;
-            # without a logger, also where it puts checkpoints/ and the CLI config.yaml.
-            config.trainer.default_root_dir = str(run_dir or save_dir / config.experiment)
+        self.run_folder = RunFolder.settle(config, self.subcommand, self._checkpoint)
 
     def instantiate_classes(self) -> None:
         """Build model, data and trainer, then check that a --ckpt_path fits the data and the model."""
         give_net_config_init_args(self)
         super().instantiate_classes()
+        drop_links_the_net_does_not_take(self.model)
+        check_net_outputs_fit_data(self.model, self.datamodule)
         if self._checkpoint is not None:
             config = self.command_config
             checkpoint, self._checkpoint = self._checkpoint, None  # memory-mapped; let it go after
@@ -391,9 +378,7 @@ class LitzooCLI(LightningCLI):
 
     def _say_where_results_went(self) -> None:
         """End an evaluation with one line naming its folder (rank 0, which reserved it, prints it)."""
-        line = (
-            None if self._reserved_run_dir is None else results_line(self.subcommand, self._reserved_run_dir)
-        )
+        line = None if self.run_folder is None else self.run_folder.results_line(self.subcommand)
         if line is not None:
             rank_zero_info(line)
 
@@ -432,82 +417,3 @@ def cli_main(
             args=args,
             run=run,
         )
-
-
-#: What litzoo raises for bad input (a config value, data, a checkpoint) or a diverging run, and what
-#: Lightning raises for a setting it cannot honour. Run as a script, these end with their message
-#: alone; any other exception keeps its traceback (file-system refusals: see :func:`describe_os_error`).
-USER_ERRORS = (
-    ValueError,
-    FileNotFoundError,
-    FloatingPointError,
-    DatasetNotFoundError,
-    DatasetCorruptError,
-    MisconfigurationException,
-)
-TRACEBACK_VARIABLE = "LITZOO_TRACEBACK"
-
-
-def root_cause(error: BaseException) -> BaseException:
-    """The bad-input error under jsonargparse's wrapping of ``error``.
-
-    jsonargparse reports an exception raised in a constructor (say "LeNet5 needs 1x32x32 input...")
-    wrapped in a "Does not validate against any of the Union subtypes ... Given value: Namespace(...)"
-    error of its own; the user's answer is the original message. Only errors raised by jsonargparse
-    are unwrapped: a message of litzoo's own (a damaged dataset file, say) already says what the inner
-    error means, and the inner one alone ("invalid literal for int()") would not.
-    """
-    while raised_by_jsonargparse(error):
-        inner = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
-        if not isinstance(inner, USER_ERRORS):
-            return error
-        error = inner
-    return error
-
-
-def raised_by_jsonargparse(error: BaseException) -> bool:
-    """Whether ``error`` was raised in jsonargparse's own code (the innermost frame of its traceback)."""
-    traceback = error.__traceback__
-    if traceback is None:
-        return False
-    while traceback.tb_next is not None:
-        traceback = traceback.tb_next
-    return traceback.tb_frame.f_globals.get("__name__", "").startswith("jsonargparse")
-
-
-def user_error_message(error: BaseException) -> str | None:
-    """The one paragraph a user sees for ``error``, or None for an error that is not the user's to fix."""
-    if isinstance(error, USER_ERRORS):
-        return str(root_cause(error))
-    return describe_os_error(error) if isinstance(error, OSError) else None
-
-
-def exit_with_user_error(error: BaseException, code: int = 1) -> NoReturn:
-    """End the command with ``error: <message>`` and exit status ``code`` (the traceback on request).
-
-    An error litzoo cannot describe (an unknown OSError, say) keeps its traceback.
-    """
-    message = user_error_message(error)
-    if message is None or os.environ.get(TRACEBACK_VARIABLE):
-        raise error
-    print(
-        f"error: {message}\n(For the full traceback, run again with {TRACEBACK_VARIABLE}=1.)", file=sys.stderr
-    )
-    sys.exit(code)
-
-
-def main() -> None:
-    """The ``litzoo`` command: ``litzoo sweep ...`` runs a hyperparameter sweep, anything else the CLI."""
-    if sys.argv[1:2] == ["sweep"]:
-        from litzoo.sweep import main as sweep_main  # imports Optuna, which only sweeps need
-
-        sweep_main(sys.argv[2:])
-        return
-    try:
-        cli_main()
-    except (*USER_ERRORS, OSError) as error:
-        exit_with_user_error(error)
-
-
-if __name__ == "__main__":
-    main()

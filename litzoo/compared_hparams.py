@@ -53,8 +53,9 @@ SCHEDULER_ARGS = (
     "patience",
     "total_iters",
 )
-#: Net arguments left out: what the data decides (the CLI links them from the datamodule) and layout.
-NOT_NET_HPARAMS = (*SIZE_ATTRIBUTES, "batch_first")
+#: Net arguments left out: what the data decides (the CLI links them from the datamodule; ``num_classes``
+#: for torchvision's and timm's classifiers) and layout.
+NOT_NET_HPARAMS = (*SIZE_ATTRIBUTES, "num_classes", "batch_first")
 #: Task arguments left out: they change how fast a run goes, not what it learns (README "Speed").
 ENGINEERING = ("steps", "channels_last", "compile")
 #: Trainer settings compared.
@@ -73,7 +74,7 @@ def compared_hparams(trainer: L.Trainer, task: L.LightningModule) -> dict[str, V
         found["scheduler_interval"] = hparams.get("scheduler_interval")
     add_component(found, "net", hparams.get("net"), keep=lambda name: name not in NOT_NET_HPARAMS)
     for name, value in hparams.items():
-        if not name.startswith("_") and name not in (*COMPONENTS, *ENGINEERING):
+        if not name.startswith("_") and name not in (*COMPONENTS, *ENGINEERING, *SIZE_ATTRIBUTES):
             found[name] = value
     found["batch_size"] = samples_per_step(task, trainer.datamodule)
     for name in TRAINER_ARGS:

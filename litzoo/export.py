@@ -1,8 +1,10 @@
 """Export a checkpoint's net for inference without litzoo or Lightning: ONNX, torch.export or TorchScript.
 
-    python scripts/export.py CKPT --format onnx -o lenet5.onnx        # onnxruntime, other runtimes
-    python scripts/export.py CKPT --format pt2 -o lenet5.pt2          # torch.export.load(...).module()
-    python scripts/export.py CKPT --format torchscript -o lenet5.pt   # torch.jit.load (deprecated)
+    litzoo export CKPT --format onnx -o lenet5.onnx        # onnxruntime, other runtimes
+    litzoo export CKPT --format pt2 -o lenet5.pt2          # torch.export.load(...).module()
+    litzoo export CKPT --format torchscript -o lenet5.pt   # torch.jit.load (deprecated)
+
+(``python scripts/export.py ...`` is the same command, from a clone.)
 
 The exported model is the architecture alone (``task.net``) in eval mode: it maps a batch of inputs
 of the data's ``input_shape``, preprocessed as in training (normalized, padded), to the raw outputs
@@ -105,7 +107,7 @@ def export_net(
 def export(checkpoint_path: Path, out: Path, format: str = DEFAULT_FORMAT, method: str = "trace") -> float:
     """Export ``checkpoint_path``'s net to ``out`` (see :func:`export_net`); return the checked difference."""
     task = load_task(checkpoint_path)
-    return export_net(task.net, task.net.input_shape, out, format, method)
+    return export_net(task.net, task.input_shape, out, format, method)
 
 
 def chosen_format(format: str | None, out: Path | None) -> str:
@@ -116,9 +118,10 @@ def chosen_format(format: str | None, out: Path | None) -> str:
     return by_suffix.get(out.suffix if out else "", DEFAULT_FORMAT)
 
 
-def main(argv: Sequence[str] | None = None) -> Path:
+def main(argv: Sequence[str] | None = None, prog: str | None = None) -> Path:
+    """``litzoo export CKPT ...`` (``prog``: the command's name in its messages)."""
     parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog=prog, description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("checkpoint", type=Path, help="a .ckpt file written by a litzoo run")
     parser.add_argument("--format", choices=tuple(FORMATS), help="default: from the suffix of -o, else onnx")
@@ -130,7 +133,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
     )
     args = parser.parse_args(argv)
     if not args.checkpoint.is_file():
-        parser.exit(2, f"export.py: error: checkpoint {args.checkpoint} does not exist.\n")
+        parser.exit(2, f"{parser.prog}: error: checkpoint {args.checkpoint} does not exist.\n")
     format = chosen_format(args.format, args.out)
     spec = FORMATS[format]
     out = args.out or args.checkpoint.with_suffix(spec.suffix)
@@ -139,7 +142,7 @@ def main(argv: Sequence[str] | None = None) -> Path:
     try:
         difference = export(args.checkpoint, out, format, args.method)
     except (ValueError, FileNotFoundError) as error:
-        parser.exit(2, f"export.py: error: {error}\n")
+        parser.exit(2, f"{parser.prog}: error: {error}\n")
     print(f"Wrote {out} ({spec.name}, batch dimension dynamic).")
     print(
         f"Checked with {spec.runtime()} on a batch of {CHECK_BATCH}: max abs difference from the "

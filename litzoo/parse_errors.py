@@ -23,6 +23,8 @@ from typing import NoReturn
 
 from lightning.pytorch.cli import LightningArgumentParser
 
+from litzoo.compat import option_strings, parser_that_failed
+
 PARSER_KEY = re.compile(r'^Parser key "([^"]+)":')
 CLASS_PATH = re.compile(r"^(?:- )?Problem with given class_path '([\w.]+)':")
 NOT_ACCEPTED = re.compile(r"Option '([\w.]+)' is not accepted")
@@ -49,14 +51,24 @@ NOISE = re.compile(
 class LitzooArgumentParser(LightningArgumentParser):
     """LightningCLI's parser whose exit on a bad option prints :func:`short_parse_error`'s paragraph."""
 
+    def add_function_arguments(self, function, *args, linked_targets: object = None, **kwargs):
+        """jsonargparse's, for a net given as a builder function (``torchvision.models.resnet18``).
+
+        jsonargparse (up to 4.53 at least) passes the parser of a class path the targets of the links
+        into it (``linked_targets``), which ``add_class_arguments`` takes and ``add_function_arguments``
+        refuses ("got an unexpected keyword argument 'linked_targets'"): every link of the CLI into
+        the net would make a builder function unusable as a net. A builder's data-decided argument
+        (``num_classes``) has a default, so it needs no mark as linked; the links still apply.
+        ``tests/test_torchvision_net.py`` trains resnet18 through the CLI.
+        """
+        return super().add_function_arguments(function, *args, **kwargs)
+
     def error(self, message: str, ex: Exception | None = None) -> NoReturn:
-        parser = getattr(ex, "subcommand_parser", None) or self
+        parser = parser_that_failed(self, ex)
         if not self.exit_on_error:  # a caller that handles the error (the sweep's parse) gets it whole
             super().error(message, ex)
         prog = parser.prog.replace(" [options]", "")
-        # argparse keeps its options in _actions (jsonargparse's own error() reads it the same way).
-        options = [option for action in parser._actions for option in action.option_strings]
-        sys.stderr.write(f"error: {short_parse_error(message, prog, options)}\n")
+        sys.stderr.write(f"error: {short_parse_error(message, prog, option_strings(parser))}\n")
         self.exit(2)
 
 

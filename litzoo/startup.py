@@ -20,10 +20,11 @@ from collections.abc import Callable
 
 
 def import_the_cli() -> Callable[[], None]:
-    """Import :mod:`litzoo.cli` with the collector paused and freeze what the import created; return its ``main``."""
+    """Import :mod:`litzoo.cli` and :mod:`litzoo.commands` with the collector paused and freeze what the import created; return its ``main``."""
     gc.disable()
     try:
-        from litzoo.cli import main
+        import litzoo.cli  # noqa: F401  (the heavy imports: torch, Lightning, the zoo)
+        from litzoo.commands import main
     finally:
         gc.freeze()
         gc.enable()
@@ -31,5 +32,5 @@ def import_the_cli() -> Callable[[], None]:
 
 
 def main() -> None:
-    """The ``litzoo`` command (``python -m litzoo``, ``python scripts/train.py``): see :func:`litzoo.cli.main`."""
+    """The ``litzoo`` command (``python -m litzoo``, ``python scripts/train.py``): see :func:`litzoo.commands.main`."""
     import_the_cli()()

@@ -33,7 +33,7 @@ from jsonargparse import Namespace
 from optuna.trial import FrozenTrial, TrialState
 from optuna_integration.pytorch_lightning import PyTorchLightningPruningCallback
 
-from litzoo.cli import USER_ERRORS, cli_main, exit_with_user_error
+from litzoo.cli import cli_main
 from litzoo.lr_find import LR_KEY
 from litzoo.models.tasks import TaskModule
 from litzoo.parsed_config import parse_fit_config
@@ -61,6 +61,7 @@ from litzoo.sweep_outputs import (
     trials_table,
     write_atomically,
 )
+from litzoo.user_errors import USER_ERRORS, exit_with_user_error
 
 #: How often a worker with nothing left to claim looks at the other workers' running trials.
 WAIT_POLL_SECONDS = 5

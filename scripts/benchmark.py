@@ -178,7 +178,7 @@ def startup(repeats: int, workdir: Path) -> list[Row]:
         "tutorial loop, as written, 1 epoch": [sys.executable, str(TUTORIAL_SCRIPT), "--epochs", "1"],
         "litzoo regression/mlp.yaml, 1 epoch": command,
         "the same, litzoo.cli imported without litzoo.startup": [
-            sys.executable, "-c", "from litzoo.cli import main; main()", *command[2:]
+            sys.executable, "-c", "from litzoo.commands import main; main()", *command[2:]
         ],
     }  # fmt: skip
     return whole_processes("start-up and exit", variants, repeats, workdir)

@@ -124,9 +124,18 @@ CASES: tuple[BadInput, ...] = (
         ("SimpleCNN", "(10, 5)"),
     ),
     BadInput(
-        "net that does not declare input_shape / num_outputs",
-        ("fit", "--config", REGRESSION, *SMALL, "--model.init_args.net", "torch.nn.Flatten"),
-        ("Flatten has no input_shape or num_outputs attribute", "input_shape and num_outputs arguments"),
+        "net without num_outputs whose output is not (batch, outputs)",
+        (
+            "fit",
+            "--config",
+            REGRESSION,
+            *SMALL,
+            "--model.init_args.net",
+            "torch.nn.Flatten",
+            "--model.init_args.net.init_args.start_dim",
+            "0",
+        ),
+        ("Flatten has no num_outputs attribute", "is not one (batch, outputs) tensor"),
     ),
     BadInput(
         "fixed-size net on the wrong image size",

@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
+import inspect
 import logging
 import os
+import pkgutil
 import re
-from collections.abc import Iterator
+import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from types import ModuleType
 
+import litzoo.models
 import pytest
 import torch
 import torchvision.datasets.cifar
+import yaml
+from torch import nn
 
+from litzoo import dataset_files
 from litzoo.dataset_files import write_cifar10, write_mnist
 from litzoo.evaluation_folder import EVALUATION_STAGES
 
@@ -140,3 +149,154 @@ def lightning_logs_reach_caplog() -> Iterator[None]:
     logger.propagate = True
     yield
     logger.propagate = propagated
+
+
+# --------------------------------------------------------------------------- discovery
+# What the tests cover is found, never listed: a new config, net or datamodule is tested as soon as its
+# file exists. docs/adding-a-model.md and docs/adding-a-dataset.md rely on it.
+
+#: The two constructor arguments the CLI links from the datamodule into every net (litzoo.cli.DATA_LINKS).
+NET_ARGUMENTS = ("input_shape", "num_outputs")
+#: Validation images taken from a written dataset's training files (600 MNIST / 500 CIFAR-10 images).
+WRITTEN_VAL_SIZE = "100"
+
+
+def read_config(path: Path) -> dict:
+    """A config file's top-level mapping (empty for a file that holds no mapping)."""
+    loaded = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    return loaded if isinstance(loaded, dict) else {}
+
+
+def is_experiment(config: dict) -> bool:
+    """An experiment config names the task it trains (``model: class_path: ...``).
+
+    Decided by content: trainer, data and speed presets and sweep search spaces name no model class
+    (``configs/speed/chunked.yaml`` only sets ``model.init_args.steps``).
+    """
+    model = config.get("model")
+    return isinstance(model, dict) and "class_path" in model
+
+
+def experiment_configs(root: Path = CONFIGS) -> list[Path]:
+    """Every experiment config under ``root``, at any depth."""
+    return sorted(path for path in Path(root).rglob("*.yaml") if is_experiment(read_config(path)))
+
+
+def import_class(class_path: str) -> type:
+    """The class a config's ``class_path`` names (``litzoo.models.LeNet5``, ``my_nets.TinyNet``)."""
+    module, _, name = class_path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+def class_path_of(value: object) -> str | None:
+    """The class path of a config value: ``{class_path: ..., init_args: ...}`` or the bare path."""
+    return value.get("class_path") if isinstance(value, dict) else value if isinstance(value, str) else None
+
+
+def takes_net_arguments(cls: type) -> bool:
+    """Whether ``cls``'s constructor takes both arguments the CLI links from the data."""
+    try:
+        parameters = inspect.signature(cls).parameters
+    except (TypeError, ValueError):
+        return False
+    return all(name in parameters for name in NET_ARGUMENTS)
+
+
+def discover_nets(package: ModuleType = litzoo.models) -> list[type[nn.Module]]:
+    """Every net the CLI can build from the package: the ``nn.Module`` classes defined in any of its
+    modules, at any depth, whose constructor takes ``input_shape`` and ``num_outputs``.
+
+    Layers used inside nets (``DenseLayer``, ``SimpleRNNCell``...) take torch's layer-style sizes and
+    the tasks take a ``net``, so neither is a net. Sorted by module and name; exported or not.
+    """
+    nets: dict[str, type[nn.Module]] = {}
+    for info in pkgutil.walk_packages(package.__path__, f"{package.__name__}."):
+        module = importlib.import_module(info.name)
+        for _, cls in inspect.getmembers(module, inspect.isclass):
+            defined_here = cls.__module__ == module.__name__
+            is_module = issubclass(cls, nn.Module) and not inspect.isabstract(cls)
+            if defined_here and is_module and takes_net_arguments(cls):
+                nets[f"{cls.__module__}.{cls.__qualname__}"] = cls
+    return [nets[name] for name in sorted(nets)]
+
+
+def dataset_name(datamodule: type) -> str:
+    """``MNISTDataModule`` -> ``mnist``: the name of the datamodule's test-data writer, ``write_<name>``."""
+    return datamodule.__name__.removesuffix("DataModule").lower()
+
+
+def dataset_writer(datamodule: type) -> Callable[[Path], Path] | None:
+    """The function of :mod:`litzoo.dataset_files` that writes a tiny copy of ``datamodule``'s files."""
+    return getattr(dataset_files, f"write_{dataset_name(datamodule)}", None)
+
+
+def reads_files(datamodule: type) -> bool:
+    """A datamodule that takes ``data_dir`` reads files; one without it generates its data in memory."""
+    return "data_dir" in inspect.signature(datamodule).parameters
+
+
+def init_parameters(cls: type) -> set[str]:
+    """Every keyword ``cls(...)`` accepts, following ``**options`` up to the base classes that take them."""
+    names: set[str] = set()
+    for klass in cls.__mro__:
+        if "__init__" not in vars(klass):
+            continue
+        parameters = inspect.signature(klass.__init__).parameters.values()
+        names |= {p.name for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)}
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+            break
+    return names - {"self"}
+
+
+def datamodule_of(config: Path) -> type:
+    """The datamodule class an experiment config trains on (``data.class_path``)."""
+    class_path = class_path_of(read_config(config).get("data"))
+    if class_path is None:
+        pytest.fail(f"{config} names no datamodule: give it a data section with a class_path.")
+    return import_class(class_path)
+
+
+def config_data_args(
+    config: Path, root: Path, monkeypatch: pytest.MonkeyPatch, batch_size: str | None = None
+) -> list[str]:
+    """CLI arguments that train ``config`` offline on test data, decided by its datamodule.
+
+    A datamodule without a ``data_dir`` argument generates its data in memory: nothing to add. One
+    with ``data_dir`` reads files: ``litzoo.dataset_files.write_<name>`` (see :func:`dataset_name`)
+    writes a tiny copy of them under ``root``, the run reads them there without downloading, takes
+    ``WRITTEN_VAL_SIZE`` validation images and, if given, batches of ``batch_size``. A file-backed
+    datamodule without a writer fails the test with what to add, and where.
+    """
+    datamodule = datamodule_of(config)
+    if not reads_files(datamodule):
+        return []
+    writer = dataset_writer(datamodule)
+    if writer is None:
+        pytest.fail(
+            f"{config}: its datamodule {datamodule.__name__} reads files (it takes data_dir) and no "
+            f"function writes a tiny copy of them for the tests. Add write_{dataset_name(datamodule)}"
+            f"(root: Path) -> Path to litzoo/dataset_files.py (like write_mnist: the files in the layout "
+            f"{datamodule.__name__} reads from data_dir=root, then return root), or generate the data in "
+            "memory (a datamodule without data_dir needs no test data)."
+        )
+    relax_md5_check(datamodule, monkeypatch)
+    options = {"data_dir": str(writer(root)), "download": "false", "val_size": WRITTEN_VAL_SIZE}
+    if batch_size is not None:
+        options["batch_size"] = batch_size
+    accepted = init_parameters(datamodule)
+    return [
+        arg for key, value in options.items() if key in accepted for arg in (f"--data.init_args.{key}", value)
+    ]
+
+
+def relax_md5_check(datamodule: type, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let torchvision accept written files whose md5 differs from the real ones' (as ``cifar_md5_ok``).
+
+    torchvision's datasets check md5 sums through the ``check_integrity`` their module imports; only
+    that comparison is replaced, a missing file still fails it. Datamodules not built on a torchvision
+    dataset class are left alone.
+    """
+    dataset_class = getattr(datamodule, "dataset_class", None)
+    module = sys.modules.get(getattr(dataset_class, "__module__", ""))
+    if module is not None and hasattr(module, "check_integrity"):
+        monkeypatch.setattr(module, "check_integrity", lambda path, md5=None: Path(path).is_file())

@@ -7,18 +7,23 @@ A failure here names the attribute a release renamed, removed or changed; fix th
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import warnings
+from argparse import ArgumentError
 from collections.abc import Mapping
 
 import lightning as L
+import pytest
 import torch
+from jsonargparse import ActionConfigFile, ArgumentParser
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI
 from lightning.pytorch.demos.boring_classes import BoringModel
 from lightning.pytorch.loggers import CSVLogger
 from lightning.pytorch.loggers.csv_logs import ExperimentWriter
-from lightning.pytorch.trainer.connectors.logger_connector.result import _ResultCollection
+from lightning.pytorch.trainer.connectors.logger_connector.result import _ResultCollection, _ResultMetric
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+from torch.utils.data import DistributedSampler, TensorDataset
 from torch.utils.tensorboard import SummaryWriter
 from torch.utils.tensorboard.summary import scalar
 
@@ -58,6 +63,21 @@ def test_recorded_config_is_what_the_model_records(in_tmp_dir):
     assert (cli.model.hparams["width"], cli.model.hparams.get("marker")) == (5, 7), (
         "LightningCLI no longer records the model's hyperparameters from config_dump (_dump_config)"
     )
+
+
+class SeesWhoBuildsIt(L.LightningModule):
+    def __init__(self, width: int = 3) -> None:
+        super().__init__()
+        self.given_by_cli = compat.hyperparameters_given_by_cli()
+
+
+def test_a_module_knows_whether_the_cli_gives_its_hyperparameters(in_tmp_dir):
+    import lightning.pytorch.core.mixins.hparams_mixin as hparams_mixin
+
+    has(hparams_mixin, "_given_hyperparameters")
+    assert not SeesWhoBuildsIt().given_by_cli
+    cli = LightningCLI(SeesWhoBuildsIt, run=False, args=["--trainer.logger", "false"])
+    assert cli.model.given_by_cli, "LightningCLI no longer sets _given_hyperparameters around the constructor"
 
 
 # --- ModelCheckpoint --------------------------------------------------------------------------------
@@ -255,9 +275,79 @@ def test_a_logged_value_moves_its_accumulator_only_to_another_device():
         "_ResultMetric holds a tensor compat.accumulator_tensors does not list"
     )
 
-    compat.skip_logged_value_moves_within_a_device()
+    has(_ResultMetric, "to")
+    lightning_to = vars(_ResultMetric)["to"]
     meta = accumulator.meta
-    assert accumulator.to(torch.device("cpu")) is accumulator
-    assert accumulator.meta is meta, "nothing moves, yet Lightning's .to ran (it copies the metadata)"
+    with compat.skip_logged_value_moves_within_a_device():
+        assert accumulator.to(torch.device("cpu")) is accumulator
+        assert accumulator.meta is meta, (
+            "nothing moves, yet Lightning's _ResultMetric.to ran (it copies meta)"
+        )
+        accumulator.to(torch.device("meta"))
+        assert {t.device.type for t in every_tensor_in(accumulator.__dict__)} == {"meta"}
+    assert vars(_ResultMetric)["to"] is lightning_to, "Lightning's _ResultMetric.to was not put back"
     accumulator.to(torch.device("meta"))
-    assert {t.device.type for t in every_tensor_in(accumulator.__dict__)} == {"meta"}
+    assert accumulator.meta is not meta  # outside the block, Lightning's own .to runs
+
+
+def test_the_logged_value_patch_is_scoped_reentrant_and_exception_safe():
+    lightning_to = vars(_ResultMetric)["to"]
+    with compat.skip_logged_value_moves_within_a_device():
+        patched = _ResultMetric.to
+        assert patched is not lightning_to
+        with compat.skip_logged_value_moves_within_a_device():
+            assert _ResultMetric.to is patched
+        assert _ResultMetric.to is patched, "leaving an inner block undid the outer one's patch"
+    assert vars(_ResultMetric)["to"] is lightning_to
+    with pytest.raises(ZeroDivisionError), compat.skip_logged_value_moves_within_a_device():
+        raise ZeroDivisionError
+    assert vars(_ResultMetric)["to"] is lightning_to, "an exception left _ResultMetric.to patched"
+
+
+# --- torch.compile ----------------------------------------------------------------------------------
+def test_triton_usable_is_torchs_own_check():
+    import torch.utils._triton
+
+    has(torch.utils._triton, "has_triton")
+    usable = compat.triton_usable()
+    assert isinstance(usable, bool)
+    if importlib.util.find_spec("triton") is None or not torch.cuda.is_available():
+        assert not usable, "torch.utils._triton.has_triton says yes without triton or a GPU"
+
+
+# --- DDP evaluation ---------------------------------------------------------------------------------
+def test_the_unrepeated_sampler_gives_each_sample_to_one_rank_once():
+    import lightning.pytorch.overrides.distributed
+
+    has(lightning.pytorch.overrides.distributed, "UnrepeatedDistributedSampler")
+    dataset = TensorDataset(torch.arange(10))
+    shares = [list(compat.unrepeated_distributed_sampler(dataset, num_replicas=3, rank=r)) for r in range(3)]
+    assert sorted(i for share in shares for i in share) == list(range(10)), (
+        f"UnrepeatedDistributedSampler repeats or drops samples: {shares}"
+    )
+    assert all(share == sorted(share) for share in shares), "UnrepeatedDistributedSampler shuffles"
+    assert isinstance(compat.unrepeated_distributed_sampler(dataset, 3, 0), DistributedSampler)
+
+
+# --- jsonargparse errors ----------------------------------------------------------------------------
+class RecordingParser(ArgumentParser):
+    def error(self, message, ex=None):
+        self.failed = compat.parser_that_failed(self, ex)
+        super().error(message, ex)
+
+
+def test_option_strings_and_the_parser_of_a_subcommand_error(tmp_path):
+    root = RecordingParser(exit_on_error=False)
+    root.add_argument("--config", action=ActionConfigFile)
+    fit = ArgumentParser()
+    fit.add_argument("--epochs", type=int, default=1)
+    root.add_subcommands().add_subcommand("fit", fit)
+    has(fit, "_actions")
+    assert {"--epochs", "--help"} <= set(compat.option_strings(fit)), "argparse's _actions changed"
+
+    config = tmp_path / "config.yaml"
+    config.write_text("fit:\n  epoch: 3\n")
+    with pytest.raises(ArgumentError, match="does not accept option 'epoch'"):
+        root.parse_args(["--config", str(config), "fit"])
+    assert root.failed is fit, "jsonargparse no longer sets subcommand_parser on a subcommand's error"
+    assert compat.parser_that_failed(root, ValueError("other")) is root

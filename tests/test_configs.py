@@ -1,7 +1,10 @@
 """Every config under configs/ trains through the CLI, the trainer presets compose, and the CNNs learn.
 
-Experiment configs are found by glob, so a new config is covered as soon as it exists; its folder
-says where its data comes from (DATA_FOR_FOLDER), and a folder nobody mapped fails loudly.
+Nothing here lists configs or datasets: experiment configs are found by content (a ``model`` section
+naming its class, tests/conftest.py's ``is_experiment``), and the data a config trains on in a test
+is decided by its datamodule (``config_data_args``): none for data generated in memory, a tiny copy
+written by ``litzoo.dataset_files.write_<name>`` for a datamodule that reads files. A config whose
+data no writer provides fails with what to add, and where.
 """
 
 from __future__ import annotations
@@ -11,27 +14,28 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
+from lightning.pytorch import LightningDataModule
+from litzoo.datamodules import MNISTDataModule, RegressionDataModule
 
 from litzoo.cli import cli_main
 from litzoo.run_folder import experiment_from_configs, is_experiment_config
 from scripts.model_table import main as model_table
-from tests.conftest import CONFIGS, QUIET
+from tests.conftest import (
+    CONFIGS,
+    QUIET,
+    config_data_args,
+    dataset_writer,
+    experiment_configs,
+    is_experiment,
+    read_config,
+    reads_files,
+)
 
-#: How each config folder gets its data in tests: the fixture that writes a tiny dataset in
-#: torchvision's layout, or None for configs whose datamodule generates its data in memory.
-DATA_FOR_FOLDER: dict[str, str | None] = {
-    "mnist": "mnist_dir",
-    "cifar10": "cifar10_dir",
-    "regression": None,
-    "sequence": None,
-}
-#: Validation images taken from the fixture's training files (600 MNIST / 500 CIFAR-10 images).
-FIXTURE_VAL_SIZE = "100"
 #: Batch of the one-step runs: one small batch checks the wiring; the recipes' batches (up to 512)
 #: would only cost CPU time (with 8, one ResNet-18 step takes a few seconds on 2 CPU cores).
 FIXTURE_BATCH_SIZE = "8"
 
-EXPERIMENT_CONFIGS = sorted(path for path in CONFIGS.rglob("*.yaml") if is_experiment_config(path))
+EXPERIMENT_CONFIGS = experiment_configs()
 
 
 def config_id(path: Path) -> str:
@@ -39,35 +43,63 @@ def config_id(path: Path) -> str:
 
 
 def data_args(config: Path, request: pytest.FixtureRequest, batch_size: str | None = None) -> list[str]:
-    """CLI arguments that point ``config``'s datamodule at test data (none for in-memory data).
+    """CLI arguments that point ``config``'s datamodule at test data in the test's ``tmp_path``.
 
-    ``batch_size`` replaces the config's for fixture data (in-memory datamodules keep theirs).
+    ``batch_size`` replaces the config's for written data (in-memory datamodules keep theirs).
     """
-    folder = config.relative_to(CONFIGS).parts[0]
-    if folder not in DATA_FOR_FOLDER:
-        pytest.fail(
-            f"configs/{folder}/ has no test data mapping: add '{folder}' to DATA_FOR_FOLDER in "
-            f"{Path(__file__).name} (a fixture that writes its dataset, or None for in-memory data)."
-        )
-    fixture = DATA_FOR_FOLDER[folder]
-    if fixture is None:
-        return []
-    data_dir = request.getfixturevalue(fixture)
-    batch = [] if batch_size is None else ["--data.init_args.batch_size", batch_size]
-    return [
-        *batch,
-        "--data.init_args.data_dir",
-        str(data_dir),
-        "--data.init_args.download",
-        "false",
-        "--data.init_args.val_size",
-        FIXTURE_VAL_SIZE,
-    ]
+    root = request.getfixturevalue("tmp_path") / "data"
+    return config_data_args(config, root, request.getfixturevalue("monkeypatch"), batch_size)
 
 
-def test_every_config_folder_is_covered():
+def test_experiment_configs_are_found():
     assert EXPERIMENT_CONFIGS, f"no experiment configs found under {CONFIGS}"
     assert {"mnist", "cifar10"} <= {p.relative_to(CONFIGS).parts[0] for p in EXPERIMENT_CONFIGS}
+
+
+@pytest.mark.parametrize("config", sorted(CONFIGS.rglob("*.yaml")), ids=config_id)
+def test_run_names_follow_the_same_rule(config):
+    """A file that trains a model names its run; a preset or search space never does (litzoo's rule
+    is by folder, for the command line's configs, which it does not read before naming the run)."""
+    experiment = is_experiment(read_config(config))
+    assert is_experiment_config(config) == experiment, (
+        f"{config_id(config)} {'names' if experiment else 'does not name'} a model class, but litzoo "
+        f"{'takes it for a preset' if experiment else 'would name the run after it'}: move it, or "
+        "list its folder in PRESET_FOLDERS / NON_CONFIG_FOLDERS of litzoo/run_folder.py."
+    )
+
+
+def test_data_is_decided_by_the_datamodule(tmp_path, monkeypatch):
+    """In-memory data needs nothing; files come from the writer named after the datamodule."""
+    assert not reads_files(RegressionDataModule)
+    assert reads_files(MNISTDataModule) and dataset_writer(MNISTDataModule).__name__ == "write_mnist"
+    config = tmp_path / "mnist.yaml"
+    config.write_text(yaml.safe_dump({"data": {"class_path": "litzoo.datamodules.MNISTDataModule"}}))
+    args = config_data_args(config, tmp_path / "data", monkeypatch, batch_size="8")
+    assert dict(zip(args[::2], args[1::2], strict=True)) == {
+        "--data.init_args.data_dir": str(tmp_path / "data"),
+        "--data.init_args.download": "false",
+        "--data.init_args.val_size": "100",
+        "--data.init_args.batch_size": "8",
+    }
+    assert (tmp_path / "data" / MNISTDataModule.files[0]).is_file()
+
+
+class UnknownFilesDataModule(LightningDataModule):
+    """A file-backed datamodule litzoo.dataset_files cannot write data for."""
+
+    def __init__(self, data_dir: str = "data/") -> None:
+        super().__init__()
+
+
+def test_a_config_whose_data_cannot_be_written_says_what_to_add(tmp_path, monkeypatch):
+    config = tmp_path / "unknown.yaml"
+    class_path = f"{__name__}.{UnknownFilesDataModule.__name__}"
+    config.write_text(yaml.safe_dump({"data": {"class_path": class_path}}))
+    with pytest.raises(pytest.fail.Exception) as failure:
+        config_data_args(config, tmp_path / "data", monkeypatch)
+    message = str(failure.value)
+    assert "UnknownFilesDataModule reads files" in message
+    assert "Add write_unknownfiles(root: Path) -> Path to litzoo/dataset_files.py" in message
 
 
 @pytest.mark.parametrize("config", EXPERIMENT_CONFIGS, ids=config_id)

@@ -12,7 +12,7 @@ import torch
 from litzoo.datamodules import CIFAR10DataModule, DatasetContentError, DatasetCorruptError, MNISTDataModule
 from litzoo.datamodules.content_checks import as_pixels
 
-from litzoo import cli
+from litzoo import commands
 from litzoo.dataset_files import IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC, write_idx, write_mnist
 from tests.conftest import CONFIGS
 
@@ -122,7 +122,7 @@ def test_damaged_mnist_keeps_litzoos_own_message(tmp_path, monkeypatch, capsys):
         sys, "argv", ["litzoo", "fit", "--config", config, "--data.init_args.val_size", "100"]
     )
     with pytest.raises(SystemExit) as exit_:
-        cli.main()
+        commands.main()
     printed = capsys.readouterr().err
     assert exit_.value.code == 1
     assert "error: MNISTDataModule: the dataset files in" in printed

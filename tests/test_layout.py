@@ -34,7 +34,13 @@ def test_litzoo_command_is_installed_and_runs_the_cli() -> None:
     assert script.value == "litzoo.startup:main"
     result = subprocess.run([sys.executable, "-m", "litzoo", "--help"], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
-    assert all(sub in result.stdout for sub in ("fit", "validate", "test", "predict"))
+    listed = [line.split()[0] for line in result.stdout.splitlines() if line.startswith("  ")]
+    assert listed == ["fit", "validate", "test", "predict", "sweep", "export"]
+    for command in ("fit", "sweep", "export"):  # each one's own help answers
+        own = subprocess.run(
+            [sys.executable, "-m", "litzoo", command, "--help"], capture_output=True, text=True
+        )
+        assert own.returncode == 0 and "usage:" in own.stdout, (command, own.stderr)
 
 
 def shipped_python_files() -> list[Path]:

@@ -1,8 +1,13 @@
 """One vocabulary for what the data decides: every net takes and exposes ``input_shape`` and ``num_outputs``,
-and the tasks read both from their net."""
+and the tasks read both from their net.
+
+The nets are found by walking ``litzoo.models`` (tests/conftest.py's ``discover_nets``), so a new
+architecture file is tested here as soon as it exists, exported from ``litzoo.models`` or not.
+"""
 
 from __future__ import annotations
 
+import functools
 import inspect
 
 import litzoo.models
@@ -12,25 +17,80 @@ from litzoo.models.tasks import ClassificationTask, RegressionTask
 from torch import nn
 
 from litzoo.cli import DATA_LINKS, cli_main
-from tests.conftest import CONFIGS, QUIET
+from tests.conftest import (
+    CONFIGS,
+    NET_ARGUMENTS,
+    QUIET,
+    class_path_of,
+    discover_nets,
+    experiment_configs,
+    import_class,
+    read_config,
+)
 
-#: Exports of ``models`` that are layers inside a net, not nets the CLI builds: they keep torch's
-#: layer-style names (``in_features``...).
-BUILDING_BLOCKS = {"AttentionPooling", "DenseLayer", "SeparableConv2d", "SimpleRNNCell"}
-WHOLE_NETS = sorted(set(litzoo.models.__all__) - BUILDING_BLOCKS)
-#: Arguments without a default other than the two linked ones.
-REQUIRED = {"Feedforward": {"depth": 2, "hidden_sizes": [8]}}
-#: 1x32x32 images: every net reads them (LeNet-5 needs 32x32, VGG five pools, RNNs read 1xHxW as rows).
+NETS = discover_nets()
+#: The input of a net no config trains: 1x32x32 images, which every such net reads (RNNs read 1xHxW as
+#: rows). A net that a config trains is built on that config's data, with that config's arguments.
 INPUT_SHAPE = (1, 32, 32)
 NUM_OUTPUTS = 3
 
 
-def test_building_blocks_are_exports_of_models():
-    assert BUILDING_BLOCKS.issubset(litzoo.models.__all__)
+@functools.cache
+def configured_nets() -> dict[type, tuple[dict, dict]]:
+    """Each net class the experiment configs train -> (its ``init_args``, the ``data`` section) of the
+    first config (in path order) that trains it."""
+    nets: dict[type, tuple[dict, dict]] = {}
+    for config in experiment_configs():
+        content = read_config(config)
+        net = content["model"].get("init_args", {}).get("net")
+        class_path = class_path_of(net)
+        if class_path is not None:
+            init_args = (net.get("init_args") or {}) if isinstance(net, dict) else {}
+            nets.setdefault(import_class(class_path), (init_args, content.get("data") or {}))
+    return nets
+
+
+def build_example(net_class: type) -> tuple[nn.Module, tuple[int, ...]]:
+    """The net built as its first config builds it (on that config's data), or with its defaults on
+    ``INPUT_SHAPE``; always with ``NUM_OUTPUTS`` outputs. Returns the net and its input shape."""
+    init_args, data = configured_nets().get(net_class, ({}, {}))
+    input_shape = INPUT_SHAPE
+    if class_path_of(data) is not None:
+        datamodule = import_class(class_path_of(data))(**(data.get("init_args") or {}))
+        input_shape = tuple(datamodule.input_shape)
+    parameters = inspect.signature(net_class).parameters.items()
+    missing = [
+        name
+        for name, parameter in parameters
+        if parameter.default is inspect.Parameter.empty
+        and parameter.kind not in (parameter.VAR_POSITIONAL, parameter.VAR_KEYWORD)
+        and name not in (*NET_ARGUMENTS, *init_args)
+    ]
+    if missing:
+        pytest.fail(
+            f"{net_class.__name__} needs {', '.join(missing)} (no default) and no config under configs/ "
+            "gives them: give them defaults, or add an experiment config that trains the net with them."
+        )
+    # A list, as a config may give it: the net keeps a tuple.
+    return net_class(input_shape=list(input_shape), num_outputs=NUM_OUTPUTS, **init_args), input_shape
+
+
+def test_nets_are_found_by_walking_the_package():
+    names = {net.__name__ for net in NETS}
+    assert {"LeNet5", "SimpleCNN", "Feedforward", "RecurrentNet", "ResNet18"} <= names
+    # Layers inside nets and the tasks are not nets.
+    assert not names & {"AttentionPooling", "DenseLayer", "SeparableConv2d", "SimpleRNNCell"}
+    assert not names & {"ClassificationTask", "RegressionTask"}
+
+
+def test_every_net_a_config_trains_is_found():
+    configured = {net for net in configured_nets() if net.__module__.startswith("litzoo.models.")}
+    assert configured, "no config trains a net of litzoo.models"
+    assert configured <= set(NETS)
 
 
 def test_the_cli_links_exactly_the_two_names():
-    assert set(DATA_LINKS) == {"input_shape", "num_outputs"}
+    assert set(DATA_LINKS) == set(NET_ARGUMENTS) == {"input_shape", "num_outputs"}
 
 
 def test_the_cli_links_the_datamodule_sizes_into_the_net(in_tmp_dir):
@@ -42,15 +102,13 @@ def test_the_cli_links_the_datamodule_sizes_into_the_net(in_tmp_dir):
     assert (tuple(init_args["input_shape"]), init_args["num_outputs"]) == ((10, 5), 1)
 
 
-@pytest.mark.parametrize("name", WHOLE_NETS)
-def test_every_net_takes_and_exposes_input_shape_and_num_outputs(name):
-    net_class = getattr(litzoo.models, name)
+@pytest.mark.parametrize("net_class", NETS, ids=lambda net: net.__name__)
+def test_every_net_takes_and_exposes_input_shape_and_num_outputs(net_class):
     assert set(DATA_LINKS) <= set(inspect.signature(net_class).parameters)
-    # A list, as a config may give it: the net keeps a tuple.
-    net = net_class(input_shape=list(INPUT_SHAPE), num_outputs=NUM_OUTPUTS, **REQUIRED.get(name, {}))
-    assert net.input_shape == INPUT_SHAPE and net.num_outputs == NUM_OUTPUTS
+    net, input_shape = build_example(net_class)
+    assert net.input_shape == input_shape and net.num_outputs == NUM_OUTPUTS
     with torch.no_grad():
-        assert net.eval()(torch.zeros(2, *INPUT_SHAPE)).shape == (2, NUM_OUTPUTS)
+        assert net.eval()(torch.zeros(2, *input_shape)).shape == (2, NUM_OUTPUTS)
 
 
 def test_tasks_take_their_sizes_from_the_net():
@@ -68,18 +126,25 @@ def test_a_plain_module_with_the_two_attributes_is_a_net():
 
 
 @pytest.mark.parametrize("task_class", [ClassificationTask, RegressionTask])
-def test_a_net_without_the_attributes_is_one_clear_error(task_class):
+def test_a_net_without_an_input_shape_is_one_clear_error(task_class):
     with pytest.raises(
-        ValueError, match=r"^Linear has no input_shape or num_outputs attribute\. .*"
+        ValueError, match=r"^Linear has no input_shape attribute and the task was given none\. "
     ) as error:
         task_class(nn.Linear(4, 2))
     message = str(error.value)
     assert "\n" not in message
-    assert "input_shape and num_outputs arguments" in message and "self.num_outputs = num_outputs" in message
+    assert "Give the task input_shape" in message and "self.num_outputs = num_outputs" in message
 
 
-def test_the_error_names_only_the_missing_attribute():
-    net = nn.Linear(4, 2)
-    net.input_shape = (4,)
-    with pytest.raises(ValueError, match=r"^Linear has no num_outputs attribute\."):
-        RegressionTask(net)
+@pytest.mark.parametrize("task_class", [ClassificationTask, RegressionTask])
+def test_a_net_of_another_library_takes_the_tasks_input_shape_and_counts_its_outputs(task_class):
+    """torchvision's and timm's nets declare neither size: the task's input_shape, outputs from a forward pass."""
+    task = task_class(nn.Linear(4, 3), input_shape=(4,))
+    assert task.input_shape == (4,) and task.num_outputs == 3
+
+
+def test_a_net_whose_output_is_not_batch_by_outputs_is_one_clear_error():
+    with pytest.raises(
+        ValueError, match=r"^Flatten has no num_outputs attribute, and its output .* is not one"
+    ):
+        RegressionTask(nn.Flatten(0), input_shape=(4,))

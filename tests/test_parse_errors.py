@@ -33,7 +33,7 @@ FIT = ["fit", "--config", REGRESSION, *TINY, *QUIET]
         ),
         (
             ["--model.init_args.net", "litzoo.models.Feedforwad"],
-            "--model.init_args.net: there is no class litzoo.models.Feedforwad (module models has no "
+            "--model.init_args.net: there is no class litzoo.models.Feedforwad (module litzoo.models has no "
             "'Feedforwad'). Did you mean litzoo.models.Feedforward?",
         ),
         (["--data", "litzoo.datamodules.Nope"], "Classes there: CIFAR10DataModule,"),

@@ -87,7 +87,7 @@ def test_bar_shows_only_loss_monitored_metric_and_best(in_tmp_dir, monkeypatch):
 def test_redirected_output_has_plain_lines_and_the_last_epoch(in_tmp_dir, tmp_path):
     epochs = 30
     run = [
-        sys.executable, "-m", "litzoo.cli", *SMALL_RUN[:3],
+        sys.executable, "-m", "litzoo", *SMALL_RUN[:3],
         "--data.init_args.train_size", "64", "--data.init_args.val_size", "64",
         "--trainer.max_epochs", str(epochs),
     ]  # fmt: skip
@@ -143,7 +143,7 @@ def run_in_terminal(args: list[str], columns: int) -> str:
 
 
 def test_bar_fits_in_80_columns(in_tmp_dir):
-    text = run_in_terminal([sys.executable, "-m", "litzoo.cli", *SMALL_RUN], columns=80)
+    text = run_in_terminal([sys.executable, "-m", "litzoo", *SMALL_RUN], columns=80)
     drawn = [re.sub(r"\x1b\[[0-9;]*[A-Za-z]", "", part) for part in re.split(r"[\r\n]", text)]
     bars = [part for part in drawn if part.startswith("Epoch 2/2: ")]
     assert bars and re.search(r"loss=[0-9.e+-]+, val/mse=[0-9.e+-]+, best=[0-9.e+-]+$", bars[-1].rstrip())

@@ -24,7 +24,11 @@ def loader(x: torch.Tensor, y: torch.Tensor) -> DataLoader:
 
 def fit(task: L.LightningModule, x: torch.Tensor, y: torch.Tensor, root) -> str:
     trainer = L.Trainer(
-        max_epochs=1, default_root_dir=root, logger=False, enable_progress_bar=False, enable_model_summary=False
+        max_epochs=1,
+        default_root_dir=root,
+        logger=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
     )
     trainer.fit(task, loader(x, y), loader(x, y))
     path = str(root / "task.ckpt")

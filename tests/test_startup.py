@@ -25,4 +25,4 @@ def test_the_cli_import_is_frozen_and_the_collector_runs_again_even_after_a_fail
     result = subprocess.run(
         [sys.executable, "-c", PROBE], cwd=REPO_ROOT, capture_output=True, text=True, check=True
     )
-    assert result.stdout.split() == ["True", "True", "litzoo.cli", "True"]
+    assert result.stdout.split() == ["True", "True", "litzoo.commands", "True"]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torchvision.datasets.mnist
 
-from litzoo import cli
+from litzoo import commands, run_setup
 from litzoo.cli import cli_main
 from litzoo.dataset_files import write_mnist
 from litzoo.faults.os_errors import describe_os_error
@@ -23,7 +23,7 @@ def run_main(monkeypatch, capsys, *args: str) -> tuple[int, str]:
     monkeypatch.setattr(sys, "argv", ["litzoo", *args])
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_:
-        cli.main()
+        commands.main()
     return exit_.value.code, capsys.readouterr().err
 
 
@@ -78,7 +78,7 @@ def test_read_only_log_folder_is_one_paragraph(in_tmp_dir, monkeypatch, capsys):
     def refuse(path: Path) -> Path:
         raise PermissionError(errno.EACCES, "Permission denied", str(path))
 
-    monkeypatch.setattr(cli, "reserve_version", refuse)
+    monkeypatch.setattr(run_setup, "reserve_version", refuse)
     code, message = run_main(monkeypatch, capsys, "fit", "--config", REGRESSION, *TINY, *QUIET)
     assert code == 1
     assert message.startswith("error: Cannot access lightning_logs/regression/mlp: Permission denied.")

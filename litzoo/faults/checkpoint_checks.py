@@ -79,8 +79,9 @@ def check_checkpoint_fits_model(checkpoint: dict[str, Any], model: nn.Module, ck
         )
 
 
-#: The net arguments the CLI links from the datamodule: they describe the data, not the architecture.
-DATA_ARGUMENTS = ("input_shape", "num_outputs")
+#: The net arguments the CLI links from the datamodule: they describe the data, not the architecture
+#: (``num_classes``: torchvision's and timm's classifiers).
+DATA_ARGUMENTS = ("input_shape", "num_outputs", "num_classes")
 
 
 def _plain(value: Any) -> Any:

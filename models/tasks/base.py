@@ -62,10 +62,14 @@ class TaskModule(L.LightningModule):
 
     What the data decides comes from the net, which declares it as ``net.input_shape`` (one sample's
     shape: the model summary's example input and a shape check at construction) and ``net.num_outputs``.
+    A classifier of another library (``torchvision.models.resnet18``, timm's) declares neither: the
+    shape is then the task's ``input_shape`` and the outputs are counted from one forward pass.
 
     Args:
         net: The architecture, an ``nn.Module`` with ``input_shape`` and ``num_outputs`` attributes
-            (``class_path``/``init_args`` in YAML; the CLI links both values from the datamodule).
+            (``class_path``/``init_args`` in YAML; the CLI links both values from the datamodule), or
+            one that takes ``num_classes`` (torchvision's, timm's: the CLI links the data's number of
+            classes into it).
         optimizer: Builds the optimizer from the parameters (``torch.optim.Adam`` by default).
         scheduler: Builds an LR scheduler from the optimizer, or ``None``. ``OneCycleLR`` gets its
             ``total_steps`` from the trainer; ``ReduceLROnPlateau`` monitors :attr:`monitor`.
@@ -82,6 +86,8 @@ class TaskModule(L.LightningModule):
             (``nn.Module.compile``: the state dict keeps its keys, so checkpoints load into a plain
             net). Ignored with a warning where unsupported (Windows, no C compiler for the CPU
             backend, no triton for CUDA).
+        input_shape: One sample's shape, for a net that does not declare its own (the CLI links it
+            from the datamodule; a net's ``input_shape`` attribute wins).
     """
 
     best_metric: str
@@ -96,6 +102,7 @@ class TaskModule(L.LightningModule):
         steps: ChunkedSteps | None = None,
         channels_last: bool = False,
         compile: bool = False,
+        input_shape: Sequence[int] | None = None,
     ) -> None:
         super().__init__()
         # Built by the CLI, the hyperparameters hold the net's config (class_path/init_args), from which
@@ -112,7 +119,7 @@ class TaskModule(L.LightningModule):
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.scheduler_interval = scheduler_interval
-        self.input_shape, self.num_outputs = net_sizes(net)
+        self.input_shape, self.num_outputs = net_sizes(net, input_shape)
         # The model summary's example input, so it prints each layer's input and output sizes.
         self.example_input_array = torch.zeros(2, *self.input_shape)
         # Fail here, naming both sides, rather than with a shape error deep inside the first step.
@@ -248,7 +255,8 @@ class TaskModule(L.LightningModule):
             return
         self.val_best.update(values[self.monitor])
         # The epoch value is the same on every rank (see log_split), so is the best.
-        self.log(f"{self.monitor}_best", self.val_best.compute(), prog_bar=True, **EPOCH_VALUE)
+        with skip_logged_value_moves_within_a_device():
+            self.log(f"{self.monitor}_best", self.val_best.compute(), prog_bar=True, **EPOCH_VALUE)
 
     # --- optimisation ------------------------------------------------------------------------------
     def set_learning_rate(self, lr: float) -> None:

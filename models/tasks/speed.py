@@ -14,6 +14,8 @@ import torch
 from lightning.pytorch.utilities.rank_zero import rank_zero_warn
 from torch import nn
 
+from litzoo.compat import triton_usable
+
 #: Images ``(N, C, H, W)``: the only layout channels_last applies to.
 IMAGE_BATCH_DIMS = 4
 #: Compilers torch's inductor CPU backend can build its generated C++ with.
@@ -46,16 +48,22 @@ def use_channels_last(net: nn.Module, input_shape: tuple[int, ...] | None) -> bo
     return True
 
 
+def _identity(value: object) -> object:
+    return value
+
+
 def compile_unsupported_reason(device: torch.device) -> str | None:
     """Why ``torch.compile`` cannot run here, or None when it can be tried."""
     if sys.platform == "win32":
         return "torch.compile is not supported on Windows"
-    if not torch._dynamo.is_dynamo_supported():
-        return f"torch.compile does not support this Python ({sys.version.split()[0]})"
+    try:  # torch.compile refuses at once a Python or build it cannot run on; it compiles nothing yet
+        torch.compile(_identity)
+    except RuntimeError as error:
+        return f"torch.compile cannot run on this Python ({sys.version.split()[0]}): {error}"
     if device.type == "cpu" and not any(shutil.which(c) for c in C_COMPILERS):
         return f"the inductor CPU backend needs a C compiler and none of {', '.join(C_COMPILERS)} is on PATH"
-    if device.type == "cuda" and not torch.utils._triton.has_triton():
-        return "the inductor CUDA backend needs triton, which is not installed"
+    if device.type == "cuda" and not triton_usable():
+        return "the inductor CUDA backend needs triton and a GPU triton supports; one is missing here"
     return None
 
 
