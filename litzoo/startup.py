@@ -9,7 +9,7 @@ standard library offers for long-lived start-up state. Objects made afterwards (
 data, loggers) are collected as usual. A one-epoch run of ``configs/regression/mlp.yaml`` took 2.4 s against 3.6 s with the CLI
 imported plainly (``python scripts/benchmark.py --cases startup``, ``results/benchmark_sin.md``).
 
-Only the command's own process is affected: importing :mod:`litzoo.cli` from Python (a notebook,
+Only the command's own process is affected: importing :mod:`litzoo.cli.lightning_cli` from Python (a notebook,
 the tests) leaves the caller's collector alone.
 """
 
@@ -20,11 +20,11 @@ from collections.abc import Callable
 
 
 def import_the_cli() -> Callable[[], None]:
-    """Import :mod:`litzoo.cli` and :mod:`litzoo.commands` with the collector paused and freeze what the import created; return its ``main``."""
+    """Import :mod:`litzoo.cli.lightning_cli` and :mod:`litzoo.cli.commands` with the collector paused and freeze what the import created; return its ``main``."""
     gc.disable()
     try:
-        import litzoo.cli  # noqa: F401  (the heavy imports: torch, Lightning, the zoo)
-        from litzoo.commands import main
+        import litzoo.cli.lightning_cli  # noqa: F401  (the heavy imports: torch, Lightning, the zoo)
+        from litzoo.cli.commands import main
     finally:
         gc.freeze()
         gc.enable()
@@ -32,5 +32,5 @@ def import_the_cli() -> Callable[[], None]:
 
 
 def main() -> None:
-    """The ``litzoo`` command (``python -m litzoo``, ``python scripts/train.py``): see :func:`litzoo.commands.main`."""
+    """The ``litzoo`` command (``python -m litzoo``, ``python scripts/train.py``): see :func:`litzoo.cli.commands.main`."""
     import_the_cli()()

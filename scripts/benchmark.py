@@ -17,7 +17,7 @@ Two kinds of case (and ``startup``, the first kind for one epoch):
   a user runs them (progress bar on); the note gives each variant's best validation MSE and its peak
   resident memory (median, and against the tutorial loop's).
 * ``startup``: the tutorial loop and the litzoo command for one epoch, and the litzoo command with
-  ``litzoo.cli`` imported directly instead of through ``litzoo/startup.py`` (which keeps the imported
+  ``litzoo.cli.lightning_cli`` imported directly instead of through ``litzoo/startup.py`` (which keeps the imported
   objects out of the garbage collector's walks): what start-up and exit cost.
 * step cases (``lenet5``, ``simple_cnn``, ``my_cnn``, ``resnet18``, ``lstm``): train steps/s in this
   process of (a) litzoo: the model, data and trainer exactly as ``scripts/train.py`` builds them from
@@ -52,7 +52,7 @@ from pathlib import Path
 import torch
 from lightning.pytorch import Callback
 
-from litzoo.gpu_probe import skip_gpu_probing_without_gpu
+from litzoo.cli.gpu_probe import skip_gpu_probing_without_gpu
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
@@ -170,15 +170,15 @@ def startup(repeats: int, workdir: Path) -> list[Row]:
 
     The litzoo command (``scripts/train.py``, as ``litzoo`` and ``python -m litzoo``) imports the CLI
     through :mod:`litzoo.startup`, which keeps the imported objects out of the garbage collector's
-    walks; the last row imports :mod:`litzoo.cli` directly, as a Python caller does, to show what that
+    walks; the last row imports :mod:`litzoo.cli.lightning_cli` directly, as a Python caller does, to show what that
     saves.
     """
     command = litzoo_sin_command(1)
     variants = {
         "tutorial loop, as written, 1 epoch": [sys.executable, str(TUTORIAL_SCRIPT), "--epochs", "1"],
         "litzoo regression/mlp.yaml, 1 epoch": command,
-        "the same, litzoo.cli imported without litzoo.startup": [
-            sys.executable, "-c", "from litzoo.commands import main; main()", *command[2:]
+        "the same, litzoo.cli.lightning_cli imported without litzoo.startup": [
+            sys.executable, "-c", "from litzoo.cli.commands import main; main()", *command[2:]
         ],
     }  # fmt: skip
     return whole_processes("start-up and exit", variants, repeats, workdir)
@@ -237,7 +237,7 @@ def write_fake_files(dataset: str, root: Path) -> None:
 def build_cli(case: StepCase, data_dir: Path, steps: int, args: argparse.Namespace, chunked: bool = False):
     """The CLI's model, data and trainer for ``case``; ``chunked``: with ``configs/speed/chunked.yaml``
     (16 optimizer steps of ``--batch-size`` per loaded batch)."""
-    from litzoo.cli import cli_main
+    from litzoo.cli.lightning_cli import cli_main
 
     options = [
         "--config", str(CONFIGS / case.config),

@@ -30,8 +30,8 @@ from pathlib import Path
 import lightning as L
 import torch
 
-from litzoo.cli import cli_main
-from litzoo.gpu_probe import skip_gpu_probing_without_gpu
+from litzoo.cli.gpu_probe import skip_gpu_probing_without_gpu
+from litzoo.cli.lightning_cli import cli_main
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG = REPO_ROOT / "configs" / "regression" / "mlp.yaml"

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from lightning.pytorch.profilers import SimpleProfiler
 
-from litzoo.cli import cli_main
+from litzoo.cli.lightning_cli import cli_main
 from litzoo.dataset_files import write_mnist
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -7,7 +7,7 @@ Each config's task, net, optimizer and data are built as ``litzoo fit`` builds t
 synthetic files in the real format); one training batch is then stepped (forward, loss, backward,
 optimizer step) ``--steps`` times with 1 thread and with each other thread count up to the machine's
 cores, interleaved, and the median step time is printed with the step's floating-point operations
-(``torch.utils.flop_counter``): the quantity ``litzoo.cpu_threads`` decides by.
+(``torch.utils.flop_counter``): the quantity ``litzoo.cli.cpu_threads`` decides by.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from pathlib import Path
 import torch
 from litzoo.models.tasks.chunked import samples_per_step
 
-from litzoo.cli import cli_main
-from litzoo.cpu_threads import training_step_flops
+from litzoo.cli.cpu_threads import training_step_flops
+from litzoo.cli.lightning_cli import cli_main
 from litzoo.dataset_files import write_mnist
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

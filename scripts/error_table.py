@@ -329,7 +329,7 @@ def prepare_workdir(workdir: Path) -> None:
     The checkpoint comes from a tiny in-process fit of the regression config, under ``scratch/``
     so that no run folder is left where the cases run.
     """
-    from litzoo.cli import cli_main  # imported here: the case list itself needs no Lightning
+    from litzoo.cli.lightning_cli import cli_main  # imported here: the case list itself needs no Lightning
 
     scratch = workdir / "scratch"
     scratch.mkdir()

@@ -52,7 +52,7 @@ from pathlib import Path
 import torch
 from lightning.pytorch import Callback
 
-from litzoo.cli import cli_main
+from litzoo.cli.lightning_cli import cli_main
 from litzoo.dataset_files import cifar10_md5_relaxed, write_cifar10
 
 REPO_ROOT = Path(__file__).resolve().parents[1]

@@ -2,7 +2,7 @@
 
 import sys
 
-from litzoo.hparams_table import main
+from litzoo.callbacks.hparams_table import main
 
 if __name__ == "__main__":
     main(sys.argv[1:])

@@ -1,7 +1,7 @@
 """Print the README's model table: every experiment config's architecture, data and parameter count.
 
 Each net is built exactly as the CLI builds it, from the config's ``init_args`` plus the values the CLI
-links from the datamodule (``litzoo.cli.DATA_LINKS``: input shape and number of outputs), so the counts
+links from the datamodule (``litzoo.cli.lightning_cli.DATA_LINKS``: input shape and number of outputs), so the counts
 are those of the trained models. Nothing is downloaded or trained.
 
     python scripts/model_table.py            # all of configs/ (trainer and data presets excluded)
@@ -19,8 +19,8 @@ from typing import Any
 
 import yaml
 
-from litzoo.cli import DATA_LINKS
-from litzoo.run_folder import is_experiment_config
+from litzoo.cli.lightning_cli import DATA_LINKS
+from litzoo.runs.folder import is_experiment_config
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

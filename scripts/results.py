@@ -36,7 +36,7 @@ import torch
 import yaml
 from jsonargparse import Namespace
 
-from litzoo.cli import LitzooCLI, cli_main
+from litzoo.cli.lightning_cli import LitzooCLI, cli_main
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: Options every run gets before the user's own (which can override them): no progress bar in a log.

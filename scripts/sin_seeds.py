@@ -31,7 +31,7 @@ from pathlib import Path
 import lightning
 import torch
 
-from litzoo.cli import cli_main
+from litzoo.cli.lightning_cli import cli_main
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIG = REPO_ROOT / "configs" / "regression" / "mlp.yaml"

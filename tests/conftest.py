@@ -23,7 +23,7 @@ from torch import nn
 
 from litzoo import dataset_files
 from litzoo.dataset_files import write_cifar10, write_mnist
-from litzoo.evaluation_folder import EVALUATION_STAGES
+from litzoo.runs.evaluation import EVALUATION_STAGES
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = REPO_ROOT / "configs"
@@ -155,7 +155,7 @@ def lightning_logs_reach_caplog() -> Iterator[None]:
 # What the tests cover is found, never listed: a new config, net or datamodule is tested as soon as its
 # file exists. docs/adding-a-model.md and docs/adding-a-dataset.md rely on it.
 
-#: The two constructor arguments the CLI links from the datamodule into every net (litzoo.cli.DATA_LINKS).
+#: The two constructor arguments the CLI links from the datamodule into every net (litzoo.cli.lightning_cli.DATA_LINKS).
 NET_ARGUMENTS = ("input_shape", "num_outputs")
 #: Validation images taken from a written dataset's training files (600 MNIST / 500 CIFAR-10 images).
 WRITTEN_VAL_SIZE = "100"

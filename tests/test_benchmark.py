@@ -86,7 +86,7 @@ def test_startup_case_times_the_command_with_and_without_its_frozen_imports(in_t
     assert [row[1] for row in rows] == [
         "tutorial loop, as written, 1 epoch",
         "litzoo regression/mlp.yaml, 1 epoch",
-        "the same, litzoo.cli imported without litzoo.startup",
+        "the same, litzoo.cli.lightning_cli imported without litzoo.startup",
     ]
     assert rows[0][3] == "reference" and all(row[3].endswith("x") for row in rows[1:])
     # All three trained the same first epoch of the same net on the same samples.

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from jsonargparse import Namespace
 
-from litzoo.cli import cli_main
+from litzoo.cli.lightning_cli import cli_main
 from litzoo.faults import check_checkpoint_fits_data
 from litzoo.faults.checkpoint_checks import architecture_differences
 from tests.conftest import CONFIGS, QUIET, REGRESSION, TINY, all_run_folders, run_folders

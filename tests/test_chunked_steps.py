@@ -9,7 +9,7 @@ from litzoo.models import Feedforward
 from litzoo.models.tasks import ChunkedSteps, RegressionTask
 from torch.utils.data import DataLoader, TensorDataset
 
-from litzoo.cli import cli_main
+from litzoo.cli.lightning_cli import cli_main
 from tests.conftest import CONFIGS, QUIET
 
 SIZES = [

@@ -17,8 +17,8 @@ import yaml
 from lightning.pytorch import LightningDataModule
 from litzoo.datamodules import MNISTDataModule, RegressionDataModule
 
-from litzoo.cli import cli_main
-from litzoo.run_folder import experiment_from_configs, is_experiment_config
+from litzoo.cli.lightning_cli import cli_main
+from litzoo.runs.folder import experiment_from_configs, is_experiment_config
 from scripts.model_table import main as model_table
 from tests.conftest import (
     CONFIGS,
@@ -64,7 +64,7 @@ def test_run_names_follow_the_same_rule(config):
     assert is_experiment_config(config) == experiment, (
         f"{config_id(config)} {'names' if experiment else 'does not name'} a model class, but litzoo "
         f"{'takes it for a preset' if experiment else 'would name the run after it'}: move it, or "
-        "list its folder in PRESET_FOLDERS / NON_CONFIG_FOLDERS of litzoo/run_folder.py."
+        "list its folder in PRESET_FOLDERS / NON_CONFIG_FOLDERS of litzoo/runs/folder.py."
     )
 
 

@@ -9,8 +9,13 @@ import torch
 from litzoo.models import Feedforward, LeNet5, RecurrentNet
 from torch.utils.flop_counter import FlopCounterMode
 
-from litzoo.cli import cli_main
-from litzoo.cpu_threads import ONE_THREAD_BELOW_FLOPS, THREADS_VARIABLE, set_cpu_threads, training_step_flops
+from litzoo.cli.cpu_threads import (
+    ONE_THREAD_BELOW_FLOPS,
+    THREADS_VARIABLE,
+    set_cpu_threads,
+    training_step_flops,
+)
+from litzoo.cli.lightning_cli import cli_main
 from tests.conftest import CONFIGS, QUIET
 
 TINY = ["--config", str(CONFIGS / "regression" / "mlp.yaml"), "--trainer.max_epochs", "1", *QUIET]

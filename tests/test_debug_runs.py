@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from litzoo.cli import cli_main
+from litzoo.cli.lightning_cli import cli_main
 from tests.conftest import QUIET, REGRESSION, TINY, run_folders
 
 FIT = ["fit", "--config", REGRESSION, *TINY, *QUIET]

@@ -18,7 +18,7 @@ from lightning.pytorch import Callback, Trainer
 from lightning.pytorch.trainer.connectors import signal_connector
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
-from litzoo.cli import cli_main
+from litzoo.cli.lightning_cli import cli_main
 from litzoo.dataset_files import write_mnist
 from tests.conftest import CONFIGS, QUIET, REGRESSION, REPO_ROOT, TINY, evaluation_folders, run_folders
 

@@ -9,7 +9,7 @@ import sys
 import pytest
 import torch
 
-from litzoo.cli import cli_main
+from litzoo.cli.lightning_cli import cli_main
 from tests.conftest import CONFIGS, PER_BATCH, QUIET, REPO_ROOT
 
 SIZES = [

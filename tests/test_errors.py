@@ -11,7 +11,7 @@ import pytest
 import torch
 from torch import nn
 
-from litzoo.cli import cli_main
+from litzoo.cli.lightning_cli import cli_main
 from litzoo.faults import check_checkpoint_fits_model, check_net_fits_data
 from scripts.error_table import CASES, TRAIN, BadInput, last_paragraph, prepare_workdir
 from tests.conftest import all_run_folders

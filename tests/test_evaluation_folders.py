@@ -12,9 +12,9 @@ import pytest
 from litzoo.datamodules import RegressionDataModule
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from litzoo.checkpoint_lookup import latest_fit_run, resolve_checkpoint
-from litzoo.cli import cli_main
-from litzoo.plot_metrics import main as plot_metrics
+from litzoo.cli.lightning_cli import cli_main
+from litzoo.plots.metrics import main as plot_metrics
+from litzoo.runs.checkpoint_lookup import latest_fit_run, resolve_checkpoint
 from tests.conftest import QUIET, REGRESSION, TINY, all_run_folders, evaluation_folders, inside, run_folders
 
 EVALUATE = ["--config", REGRESSION, *TINY, *QUIET]

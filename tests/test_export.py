@@ -11,9 +11,9 @@ import pytest
 import torch
 from torch import nn
 
-from litzoo.cli import cli_main
-from litzoo.export import MAX_ABS_DIFFERENCE, export_net, load_task, main
-from litzoo.export_formats import FORMATS, dynamic_batch, onnx_export_supported, quiet_recurrent_export
+from litzoo.cli.lightning_cli import cli_main
+from litzoo.export.command import MAX_ABS_DIFFERENCE, export_net, load_task, main
+from litzoo.export.formats import FORMATS, dynamic_batch, onnx_export_supported, quiet_recurrent_export
 from tests.conftest import CONFIGS, QUIET, run_folders
 
 TINY = ["--data.init_args.train_size", "64", "--data.init_args.val_size", "64", "--trainer.max_epochs", "1"]

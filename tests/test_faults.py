@@ -15,9 +15,9 @@ import torch
 from litzoo.models import Feedforward
 from litzoo.models.tasks import RegressionTask
 
-from litzoo.cli import cli_main
+from litzoo.cli.lightning_cli import cli_main
 from litzoo.faults import AtomicCheckpointIO
-from litzoo.run_folder import reserve_version
+from litzoo.runs.folder import reserve_version
 from tests.conftest import CONFIGS, PER_BATCH, QUIET, run_folders
 
 CONFIG = str(CONFIGS / "regression" / "mlp.yaml")

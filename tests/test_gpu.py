@@ -26,7 +26,7 @@ from lightning.pytorch import Callback, LightningModule, Trainer
 from litzoo.models.tasks import speed
 from torch import nn
 
-from litzoo.cli import LitzooCLI, cli_main
+from litzoo.cli.lightning_cli import LitzooCLI, cli_main
 from scripts import gpu_utilization
 from tests.conftest import CONFIGS, QUIET, REPO_ROOT, run_folders
 from tests.test_gpu_utilization import table_rows

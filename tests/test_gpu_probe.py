@@ -7,7 +7,7 @@ import os
 import pytest
 import torch
 
-from litzoo.gpu_probe import NVML_CHECK, skip_gpu_probing_without_gpu
+from litzoo.cli.gpu_probe import NVML_CHECK, skip_gpu_probing_without_gpu
 
 no_gpu = pytest.mark.skipif(torch.cuda.device_count() > 0, reason="checks the machine without a GPU")
 

@@ -22,7 +22,7 @@ import litzoo.datamodules
 import litzoo.models.cnn
 import pytest
 
-from litzoo.run_folder import experiment_from_configs
+from litzoo.runs.folder import experiment_from_configs
 from tests.conftest import (
     REPO_ROOT,
     config_data_args,

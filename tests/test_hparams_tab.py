@@ -1,6 +1,6 @@
 """The HParams tab of a log dir holding two experiments, and the run's plain ``hparams.yaml``/``config.yaml``.
 
-What the tab shows is read as TensorBoard's HParams plugin serves it (``litzoo.hparams_table``), for
+What the tab shows is read as TensorBoard's HParams plugin serves it (``litzoo.callbacks.hparams_table``), for
 the ``lightning_logs`` folder the README's ``tensorboard --logdir lightning_logs`` names.
 """
 
@@ -15,11 +15,11 @@ import torch
 import yaml
 from litzoo.models.tasks import ClassificationTask, RegressionTask
 
+from litzoo.callbacks.compared_hparams import compared_hparams
+from litzoo.callbacks.hparams_table import served_hparams, shown
 from litzoo.callbacks.plain_hparams import plain_hparams
-from litzoo.cli import cli_main
-from litzoo.compared_hparams import compared_hparams
+from litzoo.cli.lightning_cli import cli_main
 from litzoo.dataset_files import write_mnist
-from litzoo.hparams_table import served_hparams, shown
 from tests.conftest import CONFIGS, QUIET, TINY, inside, run_folders
 
 REGRESSION = ["fit", "--config", str(CONFIGS / "regression" / "mlp.yaml"), *TINY, "--trainer.max_epochs", "2"]

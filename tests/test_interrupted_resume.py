@@ -15,7 +15,7 @@ import pytest
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from litzoo.cli import cli_main
+from litzoo.cli.lightning_cli import cli_main
 from litzoo.dataset_files import write_mnist
 from litzoo.faults.interrupt import SIGTERM_EXIT_CODE
 from tests.conftest import CONFIGS, PER_BATCH, QUIET, REPO_ROOT, inside, run_folders

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from litzoo.cli import cli_main
+from litzoo.cli.lightning_cli import cli_main
 from tests.conftest import CONFIGS, PER_BATCH, QUIET
 
 CONFIG = str(CONFIGS / "regression" / "mlp.yaml")

@@ -12,11 +12,11 @@ from litzoo.models import Feedforward, RecurrentNet, SimpleCNN
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from litzoo.callbacks import ConfusionMatrixFigure
+from litzoo.callbacks.hparams_table import served_hparams
 from litzoo.callbacks.images import first_layer_maps
-from litzoo.cli import cli_main
+from litzoo.cli.lightning_cli import cli_main
+from litzoo.cli.monitoring import DEFAULTS_CONFIG
 from litzoo.dataset_files import write_mnist
-from litzoo.hparams_table import served_hparams
-from litzoo.monitoring import DEFAULTS_CONFIG
 from tests.conftest import CONFIGS, QUIET, inside, run_folders
 
 MNIST_SIDE = 28

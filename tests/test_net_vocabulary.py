@@ -16,7 +16,7 @@ import torch
 from litzoo.models.tasks import ClassificationTask, RegressionTask
 from torch import nn
 
-from litzoo.cli import DATA_LINKS, cli_main
+from litzoo.cli.lightning_cli import DATA_LINKS, cli_main
 from tests.conftest import (
     CONFIGS,
     NET_ARGUMENTS,

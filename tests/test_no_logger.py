@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from litzoo.cli import cli_main
+from litzoo.cli.lightning_cli import cli_main
 from tests.conftest import QUIET, REGRESSION, TINY
 
 NO_LOGGER = ["--config", REGRESSION, *TINY, *QUIET, "--trainer.logger", "false"]

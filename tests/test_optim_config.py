@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from litzoo.cli import cli_main
+from litzoo.cli.lightning_cli import cli_main
 from tests.conftest import CONFIGS, PER_BATCH, QUIET
 
 CONFIG = str(CONFIGS / "regression" / "mlp.yaml")

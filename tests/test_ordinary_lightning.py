@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import lightning as L
 
-from litzoo.cli import cli_main
+from litzoo.cli.lightning_cli import cli_main
 from tests.conftest import CONFIGS, QUIET
 
 

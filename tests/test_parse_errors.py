@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from litzoo.cli import cli_main
-from litzoo.parsed_config import parse_fit_config
+from litzoo.cli.lightning_cli import cli_main
+from litzoo.sweeps.parsed_config import parse_fit_config
 from tests.conftest import QUIET, REGRESSION, TINY, run_folders
 
 FIT = ["fit", "--config", REGRESSION, *TINY, *QUIET]

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from matplotlib.image import imread
 
-from litzoo.cli import cli_main
-from litzoo.plot_metrics import main, read_csv, read_events
+from litzoo.cli.lightning_cli import cli_main
+from litzoo.plots.metrics import main, read_csv, read_events
 from tests.conftest import CONFIGS, QUIET, inside, run_folders
 
 EPOCHS = 3

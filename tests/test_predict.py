@@ -11,9 +11,9 @@ import yaml
 from lightning.pytorch import Callback
 
 from litzoo.callbacks.predictions import probability_column
-from litzoo.checkpoint_lookup import CheckpointNotFoundError
-from litzoo.cli import cli_main
+from litzoo.cli.lightning_cli import cli_main
 from litzoo.dataset_files import write_mnist
+from litzoo.runs.checkpoint_lookup import CheckpointNotFoundError
 from tests.conftest import CONFIGS, QUIET, run_folders
 from tests.test_monitoring import MNIST_MLP
 

@@ -12,9 +12,9 @@ from litzoo.datamodules.image_files import UnreadableImageError
 from litzoo.datamodules.image_framing import center_of_mass, fit_square, frame_digit
 from PIL import Image, ImageDraw
 
-from litzoo.cli import cli_main
+from litzoo.cli.lightning_cli import cli_main
+from litzoo.cli.user_errors import root_cause
 from litzoo.dataset_files import write_mnist
-from litzoo.user_errors import root_cause
 from tests.conftest import CONFIGS, QUIET, all_run_folders, evaluation_folders, inside
 
 LENET = str(CONFIGS / "mnist" / "lenet5.yaml")

@@ -14,7 +14,7 @@ import termios
 import pytest
 
 from litzoo.callbacks import EpochLines, ThrottledProgressBar
-from litzoo.cli import cli_main
+from litzoo.cli.lightning_cli import cli_main
 from tests.conftest import CONFIGS, PER_BATCH
 
 #: 640 training samples in batches of 64: 10 batches per epoch.
@@ -28,7 +28,7 @@ SMALL_RUN = [
 
 
 def test_cli_uses_the_throttled_bar_on_a_terminal(in_tmp_dir, monkeypatch):
-    monkeypatch.setattr("litzoo.monitoring.on_terminal", lambda: True)
+    monkeypatch.setattr("litzoo.cli.monitoring.on_terminal", lambda: True)
     cli = cli_main(SMALL_RUN)
     assert isinstance(cli.trainer.progress_bar_callback, ThrottledProgressBar)
 
@@ -76,7 +76,7 @@ def test_negative_interval_is_refused():
 
 
 def test_bar_shows_only_loss_monitored_metric_and_best(in_tmp_dir, monkeypatch):
-    monkeypatch.setattr("litzoo.monitoring.on_terminal", lambda: True)
+    monkeypatch.setattr("litzoo.cli.monitoring.on_terminal", lambda: True)
     cli = cli_main(SMALL_RUN)
     shown = cli.trainer.progress_bar_callback.get_metrics(cli.trainer, cli.model)
     assert list(shown) == ["loss", "val/mse", "best"]
@@ -116,7 +116,7 @@ def test_negative_line_interval_is_refused():
 
 
 def test_cli_writes_epoch_lines_without_a_terminal(in_tmp_dir, monkeypatch):
-    monkeypatch.setattr("litzoo.monitoring.on_terminal", lambda: False)
+    monkeypatch.setattr("litzoo.cli.monitoring.on_terminal", lambda: False)
     cli = cli_main(SMALL_RUN)
     assert isinstance(cli.trainer.progress_bar_callback, EpochLines)
 

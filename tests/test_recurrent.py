@@ -10,7 +10,7 @@ from litzoo.models import AttentionPooling, HandwrittenRNN, RecurrentNet, Simple
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
-from litzoo.cli import cli_main
+from litzoo.cli.lightning_cli import cli_main
 from tests.conftest import CONFIGS, QUIET
 
 STEPS, FEATURES, BATCH, HIDDEN, OUTPUTS = 6, 3, 4, 5, 2

@@ -11,7 +11,7 @@ import yaml
 from litzoo.models.tasks import RegressionTask
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from litzoo.cli import cli_main
+from litzoo.cli.lightning_cli import cli_main
 from tests.conftest import CONFIGS, QUIET, inside, run_folders
 
 CONFIG = str(CONFIGS / "regression" / "mlp.yaml")

@@ -9,9 +9,9 @@ import pytest
 import torch
 import yaml
 
-from litzoo.checkpoint_lookup import best_checkpoint
-from litzoo.cli import cli_main
+from litzoo.cli.lightning_cli import cli_main
 from litzoo.dataset_files import write_mnist
+from litzoo.runs.checkpoint_lookup import best_checkpoint
 from scripts import results
 from tests.conftest import CONFIGS, QUIET, REPO_ROOT
 

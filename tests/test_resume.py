@@ -9,8 +9,8 @@ from pathlib import Path
 import torch
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-from litzoo.cli import cli_main
-from litzoo.resume_logs import wait_for_a_later_events_file
+from litzoo.cli.lightning_cli import cli_main
+from litzoo.runs.resume_logs import wait_for_a_later_events_file
 from tests.conftest import CONFIGS, QUIET, run_folders
 
 CONFIG = str(CONFIGS / "regression" / "mlp.yaml")

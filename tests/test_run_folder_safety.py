@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from litzoo.cli import cli_main
+from litzoo.cli.lightning_cli import cli_main
 from litzoo.dataset_files import write_mnist
-from litzoo.run_lock import LOCK_FILE, RunFolderBusyError, lock_run_folder
+from litzoo.runs.lock import LOCK_FILE, RunFolderBusyError, lock_run_folder
 from tests.conftest import CONFIGS, PER_BATCH, QUIET, REGRESSION, TINY, run_folders
 
 MNIST_CNN = str(CONFIGS / "mnist" / "simple_cnn.yaml")
@@ -119,7 +119,7 @@ def test_the_lock_of_a_killed_process_is_free(tmp_path: Path):
         [
             sys.executable,
             "-c",
-            f"from litzoo.run_lock import lock_run_folder; h = lock_run_folder(__import__('pathlib').Path({str(tmp_path)!r})); print('locked', flush=True); import time; time.sleep(600)",
+            f"from litzoo.runs.lock import lock_run_folder; h = lock_run_folder(__import__('pathlib').Path({str(tmp_path)!r})); print('locked', flush=True); import time; time.sleep(600)",
         ],
         stdout=subprocess.PIPE,
         text=True,

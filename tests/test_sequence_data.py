@@ -7,7 +7,7 @@ import torch
 from litzoo.datamodules import SequenceRegressionDataModule
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
-from litzoo.cli import cli_main
+from litzoo.cli.lightning_cli import cli_main
 from tests.conftest import CONFIGS, QUIET
 
 SEQUENCE_CONFIGS = sorted((CONFIGS / "sequence").glob("*.yaml"))

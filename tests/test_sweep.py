@@ -17,10 +17,10 @@ import yaml
 from optuna.storages import RetryHeartbeatStaleTrialCallback
 from optuna.trial import TrialState
 
-from litzoo.cli import cli_main
-from litzoo.study import FINISHED, TrialSeededSampler, is_surplus
-from litzoo.sweep import main as sweep_main
-from litzoo.sweep import plan
+from litzoo.cli.lightning_cli import cli_main
+from litzoo.sweeps.study import FINISHED, TrialSeededSampler, is_surplus
+from litzoo.sweeps.sweep import main as sweep_main
+from litzoo.sweeps.sweep import plan
 from tests.conftest import CONFIGS, QUIET, REPO_ROOT, inside
 
 CONFIG = str(CONFIGS / "regression" / "mlp.yaml")

@@ -10,7 +10,7 @@ import pytest
 import torch
 from litzoo.models.tasks import ClassificationTask
 
-from litzoo.cli import cli_main
+from litzoo.cli.lightning_cli import cli_main
 from tests.conftest import CONFIGS, QUIET
 
 SHORT = [

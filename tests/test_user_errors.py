@@ -12,7 +12,7 @@ import pytest
 import torchvision.datasets.mnist
 
 from litzoo import commands, run_setup
-from litzoo.cli import cli_main
+from litzoo.cli.lightning_cli import cli_main
 from litzoo.dataset_files import write_mnist
 from litzoo.faults.os_errors import describe_os_error
 from tests.conftest import CONFIGS, QUIET, REGRESSION, TINY, run_folders

@@ -19,7 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 from torchvision import datasets, transforms
 
-from litzoo.cli import cli_main
+from litzoo.cli.lightning_cli import cli_main
 from litzoo.dataset_files import write_mnist
 from tests.conftest import CONFIGS, QUIET
 

@@ -1,6 +1,6 @@
 """Fills TensorBoard's HParams tab: one row per training run, its hyperparameters beside its metrics.
 
-Which settings count as hyperparameters is decided in :mod:`litzoo.compared_hparams`.
+Which settings count as hyperparameters is decided in :mod:`litzoo.callbacks.compared_hparams`.
 
 Each run writes only its *session start* record (its hyperparameter values), never an *experiment*
 record (the list of columns). TensorBoard's HParams plugin takes the first experiment record it
@@ -21,13 +21,13 @@ import lightning as L
 from tensorboard.compat.proto import summary_pb2
 from tensorboard.plugins.hparams import metadata, plugin_data_pb2
 
+from litzoo.callbacks.compared_hparams import Value, compared_hparams
 from litzoo.callbacks.tensorboard import tensorboard_writer
-from litzoo.compared_hparams import Value, compared_hparams
 from litzoo.compat import tensorboard_file_writer
 
 
 class HParamsMetrics(L.Callback):
-    """Writes the run's hyperparameters (:mod:`litzoo.compared_hparams`) to TensorBoard at the start of ``fit``.
+    """Writes the run's hyperparameters (:mod:`litzoo.callbacks.compared_hparams`) to TensorBoard at the start of ``fit``.
 
     Only ``fit`` writes them, so ``test`` and ``validate`` runs are no rows of the tab. Lightning's
     logger writes nothing there: the CLI turns its ``default_hp_metric`` off.

@@ -32,7 +32,7 @@ class ThrottledProgressBar(TQDMProgressBar):
     The line fits in 80 columns: ``Epoch 3/2000: 10/10 |███| 00:01, loss=0.0123, val/mse=0.00456,
     best=0.00401`` (epochs counted from 1; only :func:`~litzoo.callbacks.progress_text.compact_metrics`,
     no rate, no remaining time, no ``v_num``). Without a terminal the CLI uses
-    :class:`~litzoo.callbacks.EpochLines` instead (:func:`litzoo.monitoring.default_progress_bar`).
+    :class:`~litzoo.callbacks.EpochLines` instead (:func:`litzoo.cli.monitoring.default_progress_bar`).
 
     Args:
         refresh_rate: As in Lightning: draw only every N-th batch (``0`` hides the bar).

@@ -116,7 +116,7 @@ def use_atomic_checkpoint_io(strategy: Strategy) -> None:
 def remove_unfinished_saves(folder: Path) -> list[Path]:
     """Delete the temporary files of saves that a crash interrupted in ``folder``; return them.
 
-    Only call this while holding the run folder's lock (:mod:`litzoo.run_lock`): a live run's save
+    Only call this while holding the run folder's lock (:mod:`litzoo.runs.lock`): a live run's save
     in progress looks the same.
     """
     leftovers = sorted(folder.glob(f".*{TEMP_SUFFIX}")) if folder.is_dir() else []

@@ -55,7 +55,7 @@ class ChunkedSteps(L.Callback):
         chunk_size: Samples per optimizer step.
         gradient_clip_val: Clip each chunk's gradients to this total norm (``None``: no clipping).
             The trainer's own ``gradient_clip_val`` cannot apply in manual optimization; the CLI
-            moves it here (:func:`litzoo.cli.clip_chunks_like_the_trainer`).
+            moves it here (:func:`litzoo.cli.lightning_cli.clip_chunks_like_the_trainer`).
     """
 
     def __init__(self, chunk_size: int, gradient_clip_val: float | None = None) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from litzoo.run_folder import run_folders
+from litzoo.runs.folder import run_folders
 
 LAST_CHECKPOINT = "last.ckpt"
 
@@ -22,7 +22,7 @@ class CheckpointNotFoundError(FileNotFoundError):
 def latest_fit_run(experiment_dir: Path) -> Path:
     """The newest ``version_N`` under ``experiment_dir`` that has ``checkpoints/last.ckpt``.
 
-    Evaluations are filed inside the training runs (:mod:`litzoo.evaluation_folder`); a ``version_N``
+    Evaluations are filed inside the training runs (:mod:`litzoo.runs.evaluation`); a ``version_N``
     without checkpoints (an evaluation filed as a run by litzoo before that, or a fit that failed) is
     passed over.
     """

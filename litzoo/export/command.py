@@ -29,7 +29,7 @@ import yaml
 from torch import nn
 
 import litzoo.models.tasks
-from litzoo.export_formats import FORMATS, TORCHSCRIPT_NOTE, ExportFormat
+from litzoo.export.formats import FORMATS, TORCHSCRIPT_NOTE, ExportFormat
 from litzoo.faults import check_checkpoint_readable
 from litzoo.models.tasks import TaskModule
 

@@ -17,8 +17,8 @@ from typing import Any
 import yaml
 from optuna.trial import FrozenTrial, TrialState
 
-from litzoo.search_space import Parameter
-from litzoo.study import SURPLUS
+from litzoo.sweeps.search_space import Parameter
+from litzoo.sweeps.study import SURPLUS
 
 TRIALS_CSV = "trials.csv"
 BEST_CONFIG = "best.yaml"

@@ -25,9 +25,20 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_info
 import litzoo.datamodules
 import litzoo.models  # noqa: F401  (registers the architectures for short class paths)
 from litzoo.callbacks import LastCheckpoint, NetSummary
+from litzoo.cli.config_files import config_file_problem, config_paths
+from litzoo.cli.cpu_threads import set_cpu_threads
+from litzoo.cli.gpu_probe import skip_gpu_probing_without_gpu
+from litzoo.cli.monitoring import (
+    DEFAULT_LOGGERS,
+    DEFAULTS_CONFIG,
+    add_run_essentials,
+    default_progress_bar,
+    resolve_named_checkpoint,
+)
+from litzoo.cli.parse_errors import LitzooArgumentParser
+from litzoo.cli.process_group import ending_the_process_group_it_starts
+from litzoo.cli.quiet import silence_known_noise
 from litzoo.compat import recorded_config
-from litzoo.config_files import config_file_problem, config_paths
-from litzoo.cpu_threads import set_cpu_threads
 from litzoo.faults import (
     DataSanityCheck,
     NonFiniteLossGuard,
@@ -41,24 +52,13 @@ from litzoo.faults import (
 from litzoo.faults.debug_runs import keep_no_checkpoints
 from litzoo.faults.option_checks import seed_problem, trainer_option_problem
 from litzoo.faults.requeue import exact_requeue
-from litzoo.gpu_probe import skip_gpu_probing_without_gpu
-from litzoo.lr_find import add_lr_find_argument, check_lr_find_request, find_learning_rate
 from litzoo.models.tasks import TaskModule
 from litzoo.models.tasks.chunked import samples_per_step
-from litzoo.monitoring import (
-    DEFAULT_LOGGERS,
-    DEFAULTS_CONFIG,
-    add_run_essentials,
-    default_progress_bar,
-    resolve_named_checkpoint,
-)
-from litzoo.parse_errors import LitzooArgumentParser
-from litzoo.process_group import ending_the_process_group_it_starts
-from litzoo.quiet import silence_known_noise
-from litzoo.run_folder import (
+from litzoo.runs.folder import (
     RunConfigSaver,
 )
-from litzoo.run_setup import RunFolder
+from litzoo.runs.setup import RunFolder
+from litzoo.sweeps.lr_find import add_lr_find_argument, check_lr_find_request, find_learning_rate
 
 #: What the data decides, one vocabulary for every datamodule and every net (torchvision's habit: one
 #: name everywhere): each datamodule attribute is linked into the net's argument of the same name,
@@ -311,7 +311,7 @@ class LitzooCLI(LightningCLI):
 
     def before_instantiate_classes(self) -> None:
         """Settle the config: trainer options that cannot work, the default progress bar, chunked
-        clipping, and the run folder (:class:`~litzoo.run_setup.RunFolder`)."""
+        clipping, and the run folder (:class:`~litzoo.runs.setup.RunFolder`)."""
         config = self.command_config
         check_lr_find_request(config, self.subcommand)
         problem = trainer_option_problem(config.trainer, self.subcommand)
@@ -383,7 +383,7 @@ class LitzooCLI(LightningCLI):
             rank_zero_info(line)
 
 
-#: LightningCLI's subcommands, each of which reads :data:`~litzoo.monitoring.DEFAULTS_CONFIG` first.
+#: LightningCLI's subcommands, each of which reads :data:`~litzoo.cli.monitoring.DEFAULTS_CONFIG` first.
 SUBCOMMANDS = ("fit", "validate", "test", "predict")
 
 

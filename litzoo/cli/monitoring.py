@@ -14,13 +14,13 @@ from lightning.pytorch.cli import LightningArgumentParser
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
 from litzoo.callbacks import PredictionsCSV, RNGStateCheckpoint
-from litzoo.checkpoint_lookup import resolve_checkpoint
-from litzoo.run_folder import experiment_from_configs, file_loggers
+from litzoo.runs.checkpoint_lookup import resolve_checkpoint
+from litzoo.runs.folder import experiment_from_configs, file_loggers
 
 DEFAULT_SAVE_DIR = "lightning_logs"
 #: Read before any ``--config``: the monitoring callbacks (images, confusion matrix, HParams, learning
 #: rate) as an editable ``trainer.callbacks`` list; see the file for how to add, replace or drop them.
-DEFAULTS_CONFIG = str(Path(__file__).with_name("defaults.yaml"))
+DEFAULTS_CONFIG = str(Path(__file__).parent.parent / "defaults.yaml")
 NAMED_CHECKPOINTS = ("best", "last")
 #: The progress display on a terminal, and where the output goes to a file or a pipe (a SLURM log).
 PROGRESS_BAR = "litzoo.callbacks.ThrottledProgressBar"

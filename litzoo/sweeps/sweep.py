@@ -33,24 +33,12 @@ from jsonargparse import Namespace
 from optuna.trial import FrozenTrial, TrialState
 from optuna_integration.pytorch_lightning import PyTorchLightningPruningCallback
 
-from litzoo.cli import cli_main
-from litzoo.lr_find import LR_KEY
+from litzoo.cli.lightning_cli import cli_main
+from litzoo.cli.user_errors import USER_ERRORS, exit_with_user_error
 from litzoo.models.tasks import TaskModule
-from litzoo.parsed_config import parse_fit_config
-from litzoo.run_folder import experiment_from_configs, file_loggers
-from litzoo.search_space import Parameter, check_keys, check_values, load_space
-from litzoo.study import (
-    FINISHED,
-    SURPLUS,
-    SurplusTrial,
-    counted_trials,
-    fail_stale_trials,
-    has_heartbeat,
-    is_surplus,
-    open_storage,
-    open_study,
-)
-from litzoo.sweep_outputs import (
+from litzoo.runs.folder import experiment_from_configs, file_loggers
+from litzoo.sweeps.lr_find import LR_KEY
+from litzoo.sweeps.outputs import (
     BEST_CONFIG,
     DIVERGED,
     RUN_FOLDER,
@@ -61,7 +49,19 @@ from litzoo.sweep_outputs import (
     trials_table,
     write_atomically,
 )
-from litzoo.user_errors import USER_ERRORS, exit_with_user_error
+from litzoo.sweeps.parsed_config import parse_fit_config
+from litzoo.sweeps.search_space import Parameter, check_keys, check_values, load_space
+from litzoo.sweeps.study import (
+    FINISHED,
+    SURPLUS,
+    SurplusTrial,
+    counted_trials,
+    fail_stale_trials,
+    has_heartbeat,
+    is_surplus,
+    open_storage,
+    open_study,
+)
 
 #: How often a worker with nothing left to claim looks at the other workers' running trials.
 WAIT_POLL_SECONDS = 5

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from jsonargparse import ArgumentError, Namespace
 
-from litzoo.cli import LitzooCLI, cli_main
-from litzoo.parse_errors import short_parse_error
+from litzoo.cli.lightning_cli import LitzooCLI, cli_main
+from litzoo.cli.parse_errors import short_parse_error
 
 
 class _Parsed(Exception):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sys
 
-from litzoo.user_errors import USER_ERRORS, exit_with_user_error
+from litzoo.cli.user_errors import USER_ERRORS, exit_with_user_error
 
 #: Every subcommand of ``litzoo``, for its top-level help: LightningCLI's four and litzoo's own two.
 COMMANDS = {
@@ -41,16 +41,16 @@ def main() -> None:
         print(top_level_help())
         sys.exit(0 if command else 2)
     if command == "sweep":
-        from litzoo.sweep import main as sweep_main  # imports Optuna, which only sweeps need
+        from litzoo.sweeps.sweep import main as sweep_main  # imports Optuna, which only sweeps need
 
         sweep_main(rest)
         return
     if command == "export":
-        from litzoo.export import main as export_main  # imports onnx and onnxruntime when asked for
+        from litzoo.export.command import main as export_main  # imports onnx and onnxruntime when asked for
 
         export_main(rest, prog="litzoo export")
         return
-    from litzoo.cli import cli_main
+    from litzoo.cli.lightning_cli import cli_main
 
     try:
         cli_main()

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from litzoo.run_folder import reserve_folder, run_folder_of_checkpoint
+from litzoo.runs.folder import reserve_folder, run_folder_of_checkpoint
 
 #: The subcommands that evaluate a model rather than train it.
 EVALUATION_STAGES = ("validate", "test", "predict")

@@ -4,9 +4,9 @@ Every logger gets the same run folder, ``<save_dir>/<experiment>/version_N``. Ea
 fresh ``version_N``, except ``fit --ckpt_path <run>/checkpoints/X.ckpt``, which resumes and keeps
 logging into ``<run>``, and a requeued SLURM job, which continues the run whose hpc checkpoint it
 resumes from. ``validate``, ``test`` and ``predict`` reserve a ``<stage>_K`` folder inside the
-training run they evaluate (:mod:`litzoo.evaluation_folder`). Only rank 0 reserves; other ranks learn
+training run they evaluate (:mod:`litzoo.runs.evaluation`). Only rank 0 reserves; other ranks learn
 the folder from it through Lightning's broadcast of ``trainer.log_dir``. Rank 0 locks the folder for
-the run (:mod:`litzoo.run_lock`), then removes what a crashed save left there.
+the run (:mod:`litzoo.runs.lock`), then removes what a crashed save left there.
 """
 
 from __future__ import annotations
@@ -16,11 +16,10 @@ from typing import IO, Any
 
 from jsonargparse import Namespace
 
-from litzoo.evaluation_folder import EVALUATION_STAGES, reserve_evaluation_folder, results_line
+from litzoo.cli.monitoring import DEFAULT_SAVE_DIR
 from litzoo.faults.atomic_io import remove_unfinished_saves, remove_unrecorded_best
-from litzoo.monitoring import DEFAULT_SAVE_DIR
-from litzoo.resume_logs import log_each_step_once, resumed_global_step
-from litzoo.run_folder import (
+from litzoo.runs.evaluation import EVALUATION_STAGES, reserve_evaluation_folder, results_line
+from litzoo.runs.folder import (
     experiment_from_configs,
     file_loggers,
     is_global_zero,
@@ -31,7 +30,8 @@ from litzoo.run_folder import (
     slurm_requeued_run_folder,
     version_number,
 )
-from litzoo.run_lock import lock_run_folder
+from litzoo.runs.lock import lock_run_folder
+from litzoo.runs.resume_logs import log_each_step_once, resumed_global_step
 
 
 class RunFolder:
