@@ -11,10 +11,11 @@ from pathlib import Path
 import pytest
 import torchvision.datasets.mnist
 
-from litzoo import commands, run_setup
+from litzoo.cli import commands
 from litzoo.cli.lightning_cli import cli_main
 from litzoo.dataset_files import write_mnist
 from litzoo.faults.os_errors import describe_os_error
+from litzoo.runs import setup as run_setup
 from tests.conftest import CONFIGS, QUIET, REGRESSION, TINY, run_folders
 
 

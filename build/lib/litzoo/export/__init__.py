@@ -1,0 +1,1 @@
+"""``litzoo export CKPT --format onnx|pt2|torchscript``: a checkpoint's net for inference without litzoo."""

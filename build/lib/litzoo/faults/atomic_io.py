@@ -1,0 +1,152 @@
+"""Checkpoint files that are either the old complete file or the new complete file, never half of one."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from fsspec.implementations.local import LocalFileSystem
+from lightning.fabric.utilities.cloud_io import get_filesystem
+from lightning.pytorch.plugins.io import TorchCheckpointIO
+from lightning.pytorch.strategies import Strategy
+from lightning.pytorch.utilities.rank_zero import rank_zero_debug
+
+TEMP_SUFFIX = ".tmp"
+
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Writes a checkpoint to a temporary file in the target folder, fsyncs it, then ``os.replace``-s it.
+
+    Lightning's own save buffers the checkpoint in memory and moves an fsspec temporary file from the
+    system temp folder into place: when that folder is on another filesystem (a tmpfs ``/tmp``, a
+    cluster's node-local disk) the move is a copy, and a kill during the copy leaves a truncated
+    ``last.ckpt``; nothing is fsynced either, so a machine crash can leave an empty file. A temporary
+    file in the same folder makes the final rename atomic on every POSIX filesystem. Remote paths
+    (``s3://``...) keep Lightning's behaviour.
+    """
+
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: str | os.PathLike[str], storage_options: Any | None = None
+    ) -> None:
+        if storage_options is not None or not isinstance(get_filesystem(path), LocalFileSystem):
+            super().save_checkpoint(checkpoint, path, storage_options)
+            return
+        target = Path(path)
+        saving = AtomicFile(target, binary=True)
+        try:
+            torch.save(checkpoint, saving.file)
+            saving.commit()
+        except OSError as error:
+            saving.discard()
+            if error.filename is None:  # a failed write (say, a full disk) names no file: name the target
+                raise OSError(error.errno, error.strerror, str(target)) from error
+            raise
+        except BaseException:
+            saving.discard()
+            raise
+        rank_zero_debug(f"Saved checkpoint atomically: {target}")
+
+
+class AtomicFile:
+    """A file written under a temporary name in its folder, moved to ``target`` whole by :meth:`commit`.
+
+    Until then ``target`` is untouched: a command killed mid-write (SIGKILL, out of memory, a node
+    lost) leaves no half-written file under the name users read, only a hidden ``.<name>.*.tmp``
+    that :func:`remove_unfinished_saves` recognises. :meth:`discard` drops the temporary file.
+    ``file`` is open for text (``newline=""``, as the csv module wants) or, with ``binary``, bytes.
+    """
+
+    def __init__(self, target: Path, binary: bool = False) -> None:
+        self.target = target
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handle, temp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=TEMP_SUFFIX, dir=target.parent)
+        self.temp = Path(temp_name)
+        self.file = os.fdopen(handle, "wb") if binary else os.fdopen(handle, "w", newline="")
+
+    def commit(self) -> None:
+        """Flush and fsync the file, give it the permissions a plain write would, move it into place."""
+        self.file.flush()
+        os.fsync(self.file.fileno())
+        self.file.close()
+        os.chmod(self.temp, DEFAULT_FILE_MODE & ~current_umask())  # mkstemp made it private (0600)
+        os.replace(self.temp, self.target)
+        _fsync_folder(self.target.parent)
+
+    def discard(self) -> None:
+        self.file.close()
+        self.temp.unlink(missing_ok=True)
+
+
+#: What ``open(path, "w")`` asks for before the umask is applied.
+DEFAULT_FILE_MODE = 0o666
+
+
+def current_umask() -> int:
+    """The process's umask (reading it means setting it, so it is set straight back)."""
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _fsync_folder(folder: Path) -> None:
+    """Persist the rename itself (the folder entry), where the OS allows opening a folder."""
+    try:
+        descriptor = os.open(folder, os.O_RDONLY)
+    except OSError:  # e.g. Windows cannot open folders
+        return
+    try:
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+
+
+def use_atomic_checkpoint_io(strategy: Strategy) -> None:
+    """Make ``strategy`` save atomically unless the user chose a checkpoint plugin of their own.
+
+    Only Lightning's default plugin is replaced, so ``--trainer.plugins`` (precision, async or XLA
+    checkpointing...) keeps working exactly as the user set it.
+    """
+    if type(strategy.checkpoint_io) is TorchCheckpointIO:
+        strategy.checkpoint_io = AtomicCheckpointIO()
+
+
+def remove_unfinished_saves(folder: Path) -> list[Path]:
+    """Delete the temporary files of saves that a crash interrupted in ``folder``; return them.
+
+    Only call this while holding the run folder's lock (:mod:`litzoo.runs.lock`): a live run's save
+    in progress looks the same.
+    """
+    leftovers = sorted(folder.glob(f".*{TEMP_SUFFIX}")) if folder.is_dir() else []
+    for leftover in leftovers:
+        leftover.unlink(missing_ok=True)
+    return leftovers
+
+
+#: How litzoo names its best-by-metric checkpoints (``--checkpoint.filename`` default ``best-{epoch:03d}``).
+BEST_PREFIX = "best-"
+
+
+def remove_unrecorded_best(folder: Path, checkpoint: dict[str, Any]) -> list[Path]:
+    """Delete ``best-*.ckpt`` files in ``folder`` that the resumed ``checkpoint`` does not record; return them.
+
+    A crash between writing a new best file and recording it (or deleting the one it replaces)
+    leaves a file no ``ModelCheckpoint`` state knows: it would never be cleaned up and could be
+    mistaken for the best. A resume replays from the checkpoint's state, which rewrites any best
+    file that state leads to. Only call this while holding the run folder's lock.
+    """
+    recorded = {
+        Path(path).name
+        for state in (checkpoint.get("callbacks") or {}).values()
+        if isinstance(state, dict) and state.get("monitor")
+        for path in [*(state.get("best_k_models") or {}), state.get("best_model_path") or ""]
+        if path
+    }
+    if not recorded:  # no best-model bookkeeping in the checkpoint: nothing to compare with
+        return []
+    orphans = [p for p in sorted(folder.glob(f"{BEST_PREFIX}*.ckpt")) if p.name not in recorded]
+    for orphan in orphans:
+        orphan.unlink(missing_ok=True)
+    return orphans

@@ -1,0 +1,103 @@
+"""Catch a net that does not fit its data when the task is built, not as a cryptic error mid-training."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import torch
+from torch import nn
+
+#: Samples in the dummy batch: 2, so layers that need more than one sample per batch (BatchNorm) work.
+PROBE_BATCH = 2
+
+
+#: What every litzoo net declares about the data it is built for (torchvision's habit: one name everywhere).
+SIZE_ATTRIBUTES = ("input_shape", "num_outputs")
+#: A net's output: (batch, outputs).
+OUTPUT_DIMS = 2
+
+
+def net_sizes(net: nn.Module, input_shape: Sequence[int] | None = None) -> tuple[tuple[int, ...], int]:
+    """The net's ``input_shape`` (one sample) and ``num_outputs`` (classes or regression targets).
+
+    A litzoo net declares both (the CLI links each value from the datamodule into it). A classifier
+    of another library (torchvision's or timm's, which take ``num_classes``) declares neither: its
+    input shape is then the task's ``input_shape`` (the CLI links it from the datamodule too), and its
+    number of outputs is read off one forward pass of a zero batch.
+
+    Raises:
+        ValueError: naming the net and what it lacks, when neither it nor the task knows the input shape.
+    """
+    shape = getattr(net, "input_shape", None) or input_shape
+    if shape is None:
+        name = type(net).__name__
+        raise ValueError(
+            f"{name} has no input_shape attribute and the task was given none. A task reads the shape of "
+            "one input sample from net.input_shape (its example input and shape check), else from its own "
+            "input_shape argument. Give the task input_shape (the CLI links it from the datamodule), or give "
+            f"{name}.__init__ input_shape and num_outputs arguments and store them "
+            "(self.input_shape = tuple(input_shape); self.num_outputs = num_outputs), as every net in "
+            "models/ does."
+        )
+    num_outputs = getattr(net, "num_outputs", None)
+    if num_outputs is None:
+        output = probe(net, shape)
+        if not isinstance(output, torch.Tensor) or output.dim() != OUTPUT_DIMS:
+            raise ValueError(
+                f"{type(net).__name__} has no num_outputs attribute, and its output for a batch of "
+                f"{'x'.join(map(str, shape))} inputs is not one (batch, outputs) tensor to read it from."
+            )
+        num_outputs = output.shape[1]
+    return tuple(shape), int(num_outputs)
+
+
+def probe(net: nn.Module, input_shape: Sequence[int]) -> object:
+    """The net's output for a zero batch of ``PROBE_BATCH`` samples of ``input_shape``.
+
+    The net runs in eval mode under ``no_grad`` (BatchNorm statistics and the RNG are untouched); the
+    modes of its modules are restored afterwards.
+
+    Raises:
+        ValueError: naming the net, the data's input shape and the fix, when the forward pass fails.
+    """
+    shape = "x".join(str(size) for size in input_shape)
+    modes = {module: module.training for module in net.modules()}
+    net.eval()
+    try:
+        with torch.no_grad():
+            return net(torch.zeros(PROBE_BATCH, *input_shape))
+    except (RuntimeError, ValueError, IndexError) as error:
+        raise ValueError(
+            f"{type(net).__name__} cannot read the datamodule's samples of shape {shape} "
+            f"(a dummy batch of {PROBE_BATCH} failed: {error}). The net and the data do not match: pick a net "
+            f"made for {shape} inputs, or change the data (image size, channels, sequence vs image input) "
+            "to what the net expects."
+        ) from error
+    finally:
+        for module, training in modes.items():
+            module.training = training
+
+
+def check_net_fits_data(net: nn.Module, input_shape: Sequence[int], num_outputs: int | None) -> None:
+    """Run ``net`` once on a zero batch of ``input_shape`` and check it returns ``(batch, num_outputs)``.
+
+    Costs one forward pass of two samples when the task is built, nothing per training step
+    (:func:`probe`). Outputs that are not a single tensor are not checked.
+
+    Raises:
+        ValueError: naming the net, the data's input shape, the expected outputs and the fix.
+    """
+    shape = "x".join(str(size) for size in input_shape)
+    name = type(net).__name__
+    output = probe(net, input_shape)
+    if num_outputs is None or not isinstance(output, torch.Tensor):
+        return
+    expected = (PROBE_BATCH, num_outputs)
+    if tuple(output.shape) != expected:
+        got = "x".join(str(size) for size in output.shape[1:]) or "a scalar"
+        raise ValueError(
+            f"{name} returns {got} values per sample for inputs of shape {shape}, but the datamodule "
+            f"needs {num_outputs} (its number of classes or regression targets). Let the CLI link "
+            "num_outputs (do not set it in the config), and build the net's last layer with num_outputs "
+            "outputs."
+        )

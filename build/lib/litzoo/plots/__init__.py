@@ -1,0 +1,1 @@
+"""Pictures from a run's files: learning curves from ``metrics.csv``."""

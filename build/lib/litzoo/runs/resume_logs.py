@@ -1,0 +1,91 @@
+"""A resumed run logs each step once: what the interrupted run logged past its checkpoint is dropped.
+
+A run resumes from a checkpoint's global step ``G`` and logs every step from ``G`` on again (the
+replayed epoch of ``interrupted.ckpt``, or whatever a crashed run did after its ``last.ckpt``), so
+values logged at steps ``>= G`` before the resume would appear twice, the earlier ones from a run
+that no longer exists. ``metrics.csv`` and ``metrics_steps.csv`` lose those rows (an epoch's row has
+the epoch's last step); TensorBoard gets ``purge_step=G``, with which its writer marks the restart
+and TensorBoard hides the older events at those steps. That marker works only in a file TensorBoard
+reads after the older ones, and it reads a folder's event files in name order; see
+:func:`wait_for_a_later_events_file`.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from jsonargparse import Namespace
+
+from litzoo.callbacks.csv_rows import replace_csv
+from litzoo.callbacks.epoch_rows import METRICS_FILE, STEPS_FILE
+
+#: Lightning's SLURM requeue checkpoints, ``hpc_ckpt_<K>.ckpt``: a requeued job resumes from the highest K.
+HPC_CHECKPOINT = re.compile(r"^hpc_ckpt_(\d+)\.ckpt$")
+TENSORBOARD_LOGGER = "TensorBoardLogger"
+#: TensorBoard's event files, ``events.out.tfevents.<second created>.<host>.<pid>.<n>``.
+EVENTS_FILE = re.compile(r"^events\.out\.tfevents\.(\d+)\.")
+
+
+def drop_rows_from_step(metrics_csv: Path, step: int) -> int:
+    """Rewrite ``metrics_csv`` without its rows logged at ``step`` or later; return how many went.
+
+    The file is replaced atomically (a temporary file beside it, then ``os.replace``).
+    """
+    if not metrics_csv.is_file():
+        return 0
+    with metrics_csv.open(newline="") as file:
+        reader = csv.DictReader(file)
+        header, rows = reader.fieldnames or [], list(reader)
+    kept = [row for row in rows if not row.get("step") or int(float(row["step"])) < step]
+    if len(kept) == len(rows):
+        return 0
+    replace_csv(metrics_csv, header, kept)
+    return len(rows) - len(kept)
+
+
+def wait_for_a_later_events_file(run_dir: Path) -> None:
+    """Return once a TensorBoard writer created now names its file after every events file in ``run_dir``.
+
+    The name starts with the second its writer was created in, then the host and the process id. A
+    run resumed within the second its interrupted run started writing in (a short run, resumed at
+    once) would name its file by the same second, and the file would sort before the interrupted
+    run's whenever its process id is smaller: TensorBoard would then read the restart marker first
+    and show the interrupted run's events at the replayed steps beside the new ones. Waiting for the
+    next second (at most one) rules that out.
+    """
+    created = [
+        int(m.group(1))
+        for path in run_dir.rglob("events.out.tfevents.*")
+        if (m := EVENTS_FILE.match(path.name))
+    ]
+    if created:
+        time.sleep(max(0.0, max(created) + 1 - time.time()))
+
+
+def log_each_step_once(run_dir: Path, loggers: list[Namespace], resumed_step: int) -> None:
+    """Prepare the run folder and logger configs of a run that resumes at global step ``resumed_step``."""
+    for name in (METRICS_FILE, STEPS_FILE):
+        drop_rows_from_step(run_dir / name, resumed_step)
+    for logger in loggers:
+        if logger.class_path.endswith(TENSORBOARD_LOGGER) and logger.init_args.get("purge_step") is None:
+            logger.init_args.purge_step = resumed_step
+            wait_for_a_later_events_file(run_dir)
+
+
+def resumed_global_step(checkpoint: dict[str, Any] | None, requeued_run: Path | None) -> int | None:
+    """The global step a run resumes at: from its ``--ckpt_path`` checkpoint, or, for a requeued SLURM
+    job, from the hpc checkpoint Lightning will pick (the highest K); None for a fresh run."""
+    if checkpoint is not None:
+        return int(checkpoint.get("global_step", 0))
+    if requeued_run is None:
+        return None
+    numbered = [(int(m.group(1)), p) for p in requeued_run.iterdir() if (m := HPC_CHECKPOINT.match(p.name))]
+    if not numbered:
+        return None
+    newest = max(numbered)[1]
+    return int(torch.load(newest, map_location="cpu", mmap=True, weights_only=False).get("global_step", 0))
