@@ -401,6 +401,7 @@ def cli_main(
     """
     skip_gpu_probing_without_gpu()
     silence_known_noise()
+    defaults = {"default_config_files": [DEFAULTS_CONFIG]}
     with ending_the_process_group_it_starts():
         return cli_class(
             TaskModule,
@@ -410,9 +411,8 @@ def cli_main(
             auto_configure_optimizers=False,
             save_config_callback=RunConfigSaver,
             parser_class=LitzooArgumentParser,
-            parser_kwargs={
-                subcommand: {"default_config_files": [DEFAULTS_CONFIG]} for subcommand in SUBCOMMANDS
-            },
+            # Every command reads the defaults first; run=False builds one parser without subcommands.
+            parser_kwargs={subcommand: defaults for subcommand in SUBCOMMANDS} if run else defaults,
             trainer_defaults={"logger": DEFAULT_LOGGERS, "callbacks": list(callbacks)},
             args=args,
             run=run,

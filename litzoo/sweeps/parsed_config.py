@@ -2,7 +2,8 @@
 
 A sweep checks its search space against the config its trials will train, and learns the task's
 metric and the experiment's folder, before it creates a study or a run folder. The parse is the
-CLI's own (same parser, defaults, configs and overrides); it stops right after parsing.
+CLI's own (same parser, defaults, configs and overrides), through LightningCLI's ``run=False`` and
+its documented hooks: the two that build the run do nothing here.
 """
 
 from __future__ import annotations
@@ -13,23 +14,17 @@ from litzoo.cli.lightning_cli import LitzooCLI, cli_main
 from litzoo.cli.parse_errors import short_parse_error
 
 
-class _Parsed(Exception):
-    """Carries the parsed config out of the CLI's constructor, which would go on to build the run."""
-
-    def __init__(self, config: Namespace) -> None:
-        super().__init__("parsed")
-        self.config = config
-
-
 class _ParseOnly(LitzooCLI):
-    """The CLI, up to and including parsing; a bad option raises instead of printing usage and exiting."""
+    """The CLI up to and including parsing; a bad option raises instead of printing usage and exiting."""
 
     def init_parser(self, **kwargs):
         return super().init_parser(**kwargs, exit_on_error=False)
 
-    def parse_arguments(self, parser, args) -> None:
-        super().parse_arguments(parser, args)
-        raise _Parsed(self.config)
+    def before_instantiate_classes(self) -> None:
+        """No run folder: nothing is trained."""
+
+    def instantiate_classes(self) -> None:
+        """No model, data or trainer: only the config is wanted."""
 
 
 def parse_fit_config(args: list[str]) -> Namespace:
@@ -39,9 +34,6 @@ def parse_fit_config(args: list[str]) -> Namespace:
         ValueError: the command line is not valid, with the parser's reason.
     """
     try:
-        cli_main(["fit", *args], cli_class=_ParseOnly)
-    except _Parsed as parsed:
-        return parsed.config.fit
+        return cli_main(list(args), run=False, cli_class=_ParseOnly).config
     except ArgumentError as error:
         raise ValueError(f"litzoo fit {' '.join(args)}: {short_parse_error(str(error))}") from error
-    raise AssertionError("the CLI returned without parsing")  # unreachable: parsing always raises
