@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from PIL import Image
+from torchvision import datasets
+
 from litzoo.datamodules.augment import normalize_uint8, random_crop_flip
 from litzoo.datamodules.image_framing import fit_square
 from litzoo.datamodules.vision import VisionDataModule
-from PIL import Image
-from torchvision import datasets
 
 #: Per-channel (R, G, B) mean and standard deviation of the CIFAR-10 training pixels on the [0, 1] scale.
 CIFAR10_MEAN = (0.4914, 0.4822, 0.4465)

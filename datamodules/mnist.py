@@ -6,11 +6,12 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from PIL import Image
+from torchvision import datasets
+
 from litzoo.datamodules.augment import normalize_uint8, pad_centered
 from litzoo.datamodules.image_framing import frame_digit
 from litzoo.datamodules.vision import VisionDataModule
-from PIL import Image
-from torchvision import datasets
 
 #: Mean and standard deviation of the MNIST training pixels on the [0, 1] scale.
 MNIST_MEAN = (0.1307,)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+
 from litzoo.datamodules.sin_inverse import TUTORIAL_SEED, sin_inverse_samples
 from litzoo.datamodules.tensor_data import (
     MIN_SPLIT_SIZE,

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import torch
+from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
+from torch.utils.data import DataLoader
+
 from litzoo.datamodules.tensor_data import (
     MIN_SPLIT_SIZE,
     SPLIT_SIZE_REASON,
@@ -12,8 +15,6 @@ from litzoo.datamodules.tensor_data import (
     keep_batch,
     tensor_loader,
 )
-from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence
-from torch.utils.data import DataLoader
 
 
 def sequence_sum_samples(

@@ -9,12 +9,13 @@ from typing import Any
 
 import torch
 from lightning.pytorch.utilities.rank_zero import rank_zero_warn
-from litzoo.datamodules.content_checks import as_class_indices, as_pixels, check_image_shape, check_labels
-from litzoo.datamodules.image_files import read_images
-from litzoo.datamodules.tensor_data import BatchedTensorDataset, InMemoryDataModule, keep_batch, tensor_loader
 from PIL import Image
 from torch.utils.data import DataLoader
 from torchvision.datasets import VisionDataset
+
+from litzoo.datamodules.content_checks import as_class_indices, as_pixels, check_image_shape, check_labels
+from litzoo.datamodules.image_files import read_images
+from litzoo.datamodules.tensor_data import BatchedTensorDataset, InMemoryDataModule, keep_batch, tensor_loader
 
 #: The validation split is drawn with its own generator so it never changes with ``seed_everything``.
 DEFAULT_SPLIT_SEED = 42

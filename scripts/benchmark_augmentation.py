@@ -22,9 +22,10 @@ from pathlib import Path
 
 import torch
 import torchvision.datasets.cifar
-from litzoo.datamodules.cifar10 import CIFAR10_MEAN, CIFAR10_STD, CROP_PADDING, CIFAR10DataModule
 from torch.utils.data import DataLoader
 from torchvision import datasets, transforms
+
+from litzoo.datamodules.cifar10 import CIFAR10_MEAN, CIFAR10_STD, CROP_PADDING, CIFAR10DataModule
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 

@@ -21,11 +21,11 @@ from datetime import date
 from pathlib import Path
 
 import torch
-from litzoo.models.tasks.chunked import samples_per_step
 
 from litzoo.cli.cpu_threads import training_step_flops
 from litzoo.cli.lightning_cli import cli_main
 from litzoo.dataset_files import write_mnist
+from litzoo.models.tasks.chunked import samples_per_step
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_CONFIGS = [

@@ -19,8 +19,9 @@ import json
 
 import numpy as np
 import torch
-from litzoo.models.mlp import Feedforward
 from torch import nn
+
+from litzoo.models.mlp import Feedforward
 
 TUTORIAL_SEED = 137
 SPLIT_SIZE = 2000

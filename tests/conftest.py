@@ -14,13 +14,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
-import litzoo.models
 import pytest
 import torch
 import torchvision.datasets.cifar
 import yaml
 from torch import nn
 
+import litzoo.models
 from litzoo import dataset_files
 from litzoo.dataset_files import write_cifar10, write_mnist
 from litzoo.runs.evaluation import EVALUATION_STAGES

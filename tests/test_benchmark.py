@@ -7,8 +7,8 @@ import subprocess
 import sys
 
 import numpy as np
-from litzoo.datamodules.sin_inverse import TUTORIAL_SEED, sin_inverse_samples
 
+from litzoo.datamodules.sin_inverse import TUTORIAL_SEED, sin_inverse_samples
 from scripts import benchmark
 from tests.conftest import REPO_ROOT
 

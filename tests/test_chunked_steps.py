@@ -5,11 +5,11 @@ from __future__ import annotations
 import lightning as L
 import pytest
 import torch
-from litzoo.models import Feedforward
-from litzoo.models.tasks import ChunkedSteps, RegressionTask
 from torch.utils.data import DataLoader, TensorDataset
 
 from litzoo.cli.lightning_cli import cli_main
+from litzoo.models import Feedforward
+from litzoo.models.tasks import ChunkedSteps, RegressionTask
 from tests.conftest import CONFIGS, QUIET
 
 SIZES = [

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
+from torch import nn
+
 from litzoo.models import VGG, AlexNet, LeNet5, MyCNN, ResNet18, ResNet34, SeparableConv2d, SimpleCNN
 from litzoo.models.cnn.vgg import VGG11, VGG16
-from torch import nn
 
 NUM_CLASSES = 10
 BATCH = 2

@@ -15,9 +15,9 @@ import pytest
 import torch
 import yaml
 from lightning.pytorch import LightningDataModule
-from litzoo.datamodules import MNISTDataModule, RegressionDataModule
 
 from litzoo.cli.lightning_cli import cli_main
+from litzoo.datamodules import MNISTDataModule, RegressionDataModule
 from litzoo.runs.folder import experiment_from_configs, is_experiment_config
 from scripts.model_table import main as model_table
 from tests.conftest import (

@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import pytest
 import torch
-from litzoo.models import Feedforward, LeNet5, RecurrentNet
 from torch.utils.flop_counter import FlopCounterMode
 
 from litzoo.cli.cpu_threads import (
@@ -16,6 +15,7 @@ from litzoo.cli.cpu_threads import (
     training_step_flops,
 )
 from litzoo.cli.lightning_cli import cli_main
+from litzoo.models import Feedforward, LeNet5, RecurrentNet
 from tests.conftest import CONFIGS, QUIET
 
 TINY = ["--config", str(CONFIGS / "regression" / "mlp.yaml"), "--trainer.max_epochs", "1", *QUIET]

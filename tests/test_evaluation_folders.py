@@ -9,10 +9,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from litzoo.datamodules import RegressionDataModule
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from litzoo.cli.lightning_cli import cli_main
+from litzoo.datamodules import RegressionDataModule
 from litzoo.plots.metrics import main as plot_metrics
 from litzoo.runs.checkpoint_lookup import latest_fit_run, resolve_checkpoint
 from tests.conftest import QUIET, REGRESSION, TINY, all_run_folders, evaluation_folders, inside, run_folders

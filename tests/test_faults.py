@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 import torch
-from litzoo.models import Feedforward
-from litzoo.models.tasks import RegressionTask
 
 from litzoo.cli.lightning_cli import cli_main
 from litzoo.faults import AtomicCheckpointIO
+from litzoo.models import Feedforward
+from litzoo.models.tasks import RegressionTask
 from litzoo.runs.folder import reserve_version
 from tests.conftest import CONFIGS, PER_BATCH, QUIET, run_folders
 

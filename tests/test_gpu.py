@@ -19,14 +19,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import litzoo.datamodules.cifar10
 import pytest
 import torch
 from lightning.pytorch import Callback, LightningModule, Trainer
-from litzoo.models.tasks import speed
 from torch import nn
 
+import litzoo.datamodules.cifar10
 from litzoo.cli.lightning_cli import LitzooCLI, cli_main
+from litzoo.models.tasks import speed
 from scripts import gpu_utilization
 from tests.conftest import CONFIGS, QUIET, REPO_ROOT, run_folders
 from tests.test_gpu_utilization import table_rows

@@ -18,10 +18,10 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import litzoo.datamodules
-import litzoo.models.cnn
 import pytest
 
+import litzoo.datamodules
+import litzoo.models.cnn
 from litzoo.runs.folder import experiment_from_configs
 from tests.conftest import (
     REPO_ROOT,

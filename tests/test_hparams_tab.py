@@ -13,13 +13,13 @@ from typing import Any
 import pytest
 import torch
 import yaml
-from litzoo.models.tasks import ClassificationTask, RegressionTask
 
 from litzoo.callbacks.compared_hparams import compared_hparams
 from litzoo.callbacks.hparams_table import served_hparams, shown
 from litzoo.callbacks.plain_hparams import plain_hparams
 from litzoo.cli.lightning_cli import cli_main
 from litzoo.dataset_files import write_mnist
+from litzoo.models.tasks import ClassificationTask, RegressionTask
 from tests.conftest import CONFIGS, QUIET, TINY, inside, run_folders
 
 REGRESSION = ["fit", "--config", str(CONFIGS / "regression" / "mlp.yaml"), *TINY, "--trainer.max_epochs", "2"]

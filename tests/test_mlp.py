@@ -1,5 +1,6 @@
 import pytest
 import torch
+
 from litzoo.models import DenseLayer, Feedforward
 
 

@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from litzoo.models import Feedforward, RecurrentNet, SimpleCNN
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from litzoo.callbacks import ConfusionMatrixFigure
@@ -17,6 +16,7 @@ from litzoo.callbacks.images import first_layer_maps
 from litzoo.cli.lightning_cli import cli_main
 from litzoo.cli.monitoring import DEFAULTS_CONFIG
 from litzoo.dataset_files import write_mnist
+from litzoo.models import Feedforward, RecurrentNet, SimpleCNN
 from tests.conftest import CONFIGS, QUIET, inside, run_folders
 
 MNIST_SIDE = 28

@@ -10,13 +10,13 @@ from __future__ import annotations
 import functools
 import inspect
 
-import litzoo.models
 import pytest
 import torch
-from litzoo.models.tasks import ClassificationTask, RegressionTask
 from torch import nn
 
+import litzoo.models
 from litzoo.cli.lightning_cli import DATA_LINKS, cli_main
+from litzoo.models.tasks import ClassificationTask, RegressionTask
 from tests.conftest import (
     CONFIGS,
     NET_ARGUMENTS,

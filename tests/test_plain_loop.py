@@ -15,6 +15,8 @@ import lightning as L
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
+
 from litzoo.datamodules import (
     CIFAR10DataModule,
     MNISTDataModule,
@@ -22,7 +24,6 @@ from litzoo.datamodules import (
     SequenceRegressionDataModule,
 )
 from litzoo.models import Feedforward, LeNet5, RecurrentNet, SimpleCNN
-from torch import nn
 
 VAL = 100
 BATCH = 32

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 import torch
-from litzoo.datamodules.image_files import UnreadableImageError
-from litzoo.datamodules.image_framing import center_of_mass, fit_square, frame_digit
 from PIL import Image, ImageDraw
 
 from litzoo.cli.lightning_cli import cli_main
 from litzoo.cli.user_errors import root_cause
+from litzoo.datamodules.image_files import UnreadableImageError
+from litzoo.datamodules.image_framing import center_of_mass, fit_square, frame_digit
 from litzoo.dataset_files import write_mnist
 from tests.conftest import CONFIGS, QUIET, all_run_folders, evaluation_folders, inside
 

@@ -12,10 +12,11 @@ import warnings
 import lightning as L
 import pytest
 import torch
-from litzoo.models import Feedforward, LeNet5, SimpleCNN
-from litzoo.models.tasks import ChunkedSteps, ClassificationTask, RegressionTask
 from torch.utils.data import DataLoader, TensorDataset
 from torchvision.models import resnet18
+
+from litzoo.models import Feedforward, LeNet5, SimpleCNN
+from litzoo.models.tasks import ChunkedSteps, ClassificationTask, RegressionTask
 
 
 def loader(x: torch.Tensor, y: torch.Tensor) -> DataLoader:

@@ -6,11 +6,11 @@ import itertools
 
 import pytest
 import torch
-from litzoo.models import AttentionPooling, HandwrittenRNN, RecurrentNet, SimpleRNNCell
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence
 
 from litzoo.cli.lightning_cli import cli_main
+from litzoo.models import AttentionPooling, HandwrittenRNN, RecurrentNet, SimpleRNNCell
 from tests.conftest import CONFIGS, QUIET
 
 STEPS, FEATURES, BATCH, HIDDEN, OUTPUTS = 6, 3, 4, 5, 2

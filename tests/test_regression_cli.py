@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 import yaml
-from litzoo.models.tasks import RegressionTask
 from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
 from litzoo.cli.lightning_cli import cli_main
+from litzoo.models.tasks import RegressionTask
 from tests.conftest import CONFIGS, QUIET, inside, run_folders
 
 CONFIG = str(CONFIGS / "regression" / "mlp.yaml")

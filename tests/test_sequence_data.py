@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 import torch
-from litzoo.datamodules import SequenceRegressionDataModule
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 from litzoo.cli.lightning_cli import cli_main
+from litzoo.datamodules import SequenceRegressionDataModule
 from tests.conftest import CONFIGS, QUIET
 
 SEQUENCE_CONFIGS = sorted((CONFIGS / "sequence").glob("*.yaml"))

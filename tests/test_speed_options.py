@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 import torch
 from lightning.pytorch import Trainer
+
 from litzoo.models import Feedforward, SimpleCNN
 from litzoo.models.tasks import ClassificationTask, speed
 

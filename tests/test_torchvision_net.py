@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 import torch
-from litzoo.models.tasks import ClassificationTask
 
 from litzoo.cli.lightning_cli import cli_main
+from litzoo.models.tasks import ClassificationTask
 from tests.conftest import CONFIGS, QUIET
 
 SHORT = [

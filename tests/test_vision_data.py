@@ -11,15 +11,15 @@ import pytest
 import torch
 import torchvision.datasets.mnist
 import yaml
-from litzoo.datamodules import CIFAR10DataModule, DatasetCorruptError, DatasetNotFoundError, MNISTDataModule
-from litzoo.datamodules.augment import random_crop_flip
-from litzoo.datamodules.cifar10 import CIFAR10_MEAN, CIFAR10_STD, CROP_PADDING
-from litzoo.datamodules.mnist import MNIST_MEAN, MNIST_STD
 from torch import nn
 from torch.nn import functional as F
 from torchvision import datasets, transforms
 
 from litzoo.cli.lightning_cli import cli_main
+from litzoo.datamodules import CIFAR10DataModule, DatasetCorruptError, DatasetNotFoundError, MNISTDataModule
+from litzoo.datamodules.augment import random_crop_flip
+from litzoo.datamodules.cifar10 import CIFAR10_MEAN, CIFAR10_STD, CROP_PADDING
+from litzoo.datamodules.mnist import MNIST_MEAN, MNIST_STD
 from litzoo.dataset_files import write_mnist
 from tests.conftest import CONFIGS, QUIET
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from litzoo.models.cnn.layers import classifier_head, flattened_size, image_shape
 from torch import nn
+
+from litzoo.models.cnn.layers import classifier_head, flattened_size, image_shape
 
 #: Hidden width of the fully connected layers in the paper.
 ALEXNET_HIDDEN = 4096

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
-from litzoo.models.cnn.layers import image_shape, shape_text
 from torch import nn
+
+from litzoo.models.cnn.layers import image_shape, shape_text
 
 #: LeNet-5 reads 32x32 images: C1 (5x5) -> 28, S2 -> 14, C3 (5x5) -> 10, S4 -> 5, and C5 sees 16x5x5.
 LENET_SIDE = 32

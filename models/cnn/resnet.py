@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from litzoo.models.cnn.layers import image_shape
 from torch import nn
 from torchvision.models.resnet import BasicBlock
 from torchvision.models.resnet import ResNet as TorchvisionResNet
+
+from litzoo.models.cnn.layers import image_shape
 
 STEM_WIDTH = 64
 RESNET18_LAYERS = (2, 2, 2, 2)

@@ -6,8 +6,9 @@ from collections.abc import Sequence
 from typing import Literal
 
 import torch
-from litzoo.models.cnn.layers import classifier_head, flattened_size, image_shape
 from torch import nn
+
+from litzoo.models.cnn.layers import classifier_head, flattened_size, image_shape
 
 #: A VGG feature extractor: an int is a 3x3 conv (padding 1) to that many channels, "M" a 2x2 max-pool.
 LayerSpec = Sequence[int | Literal["M"]]

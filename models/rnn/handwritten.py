@@ -6,10 +6,11 @@ import math
 from collections.abc import Sequence
 
 import torch
-from litzoo.models.rnn.sequence_input import batch_first_tensor, sequence_shape
 from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
+
+from litzoo.models.rnn.sequence_input import batch_first_tensor, sequence_shape
 
 
 class SimpleRNNCell(nn.Module):

@@ -6,6 +6,9 @@ from collections.abc import Sequence
 from typing import Literal
 
 import torch
+from torch import nn
+from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
+
 from litzoo.models.rnn.heads import AttentionPooling, final_states
 from litzoo.models.rnn.sequence_input import (
     batch_first_tensor,
@@ -14,8 +17,6 @@ from litzoo.models.rnn.sequence_input import (
     packed_features,
     sequence_shape,
 )
-from torch import nn
-from torch.nn.utils.rnn import PackedSequence, pad_packed_sequence
 
 Cell = Literal["rnn", "lstm", "gru"]
 Head = Literal["last", "attention"]

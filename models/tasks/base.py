@@ -10,10 +10,6 @@ from typing import Any, Literal
 import lightning as L
 import torch
 from lightning.pytorch.cli import LRSchedulerCallable, OptimizerCallable
-from litzoo.models.tasks.chunked import ChunkedSteps
-from litzoo.models.tasks.net_checks import check_net_fits_data, net_sizes
-from litzoo.models.tasks.plain_hparams import plain_hyperparameters
-from litzoo.models.tasks.speed import IMAGE_BATCH_DIMS, compile_net, use_channels_last
 from torch import nn
 from torchmetrics import MaxMetric, MeanMetric, MetricCollection, MinMetric
 
@@ -22,6 +18,10 @@ from litzoo.compat import (
     hyperparameters_given_by_cli,
     skip_logged_value_moves_within_a_device,
 )
+from litzoo.models.tasks.chunked import ChunkedSteps
+from litzoo.models.tasks.net_checks import check_net_fits_data, net_sizes
+from litzoo.models.tasks.plain_hparams import plain_hyperparameters
+from litzoo.models.tasks.speed import IMAGE_BATCH_DIMS, compile_net, use_channels_last
 
 Split = Literal["train", "val", "test"]
 #: How an epoch value the task computed itself is logged. torchmetrics syncs a metric across DDP

@@ -6,10 +6,11 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from litzoo.models.tasks.base import TaskModule
 from torch import nn
 from torchmetrics import MetricCollection
 from torchmetrics.classification import MulticlassAccuracy
+
+from litzoo.models.tasks.base import TaskModule
 
 
 class ClassificationTask(TaskModule):

@@ -6,9 +6,10 @@ from collections.abc import Sequence
 from typing import Any
 
 import torch
-from litzoo.models.tasks.base import TaskModule
 from torch import nn
 from torchmetrics import MeanSquaredError, MetricCollection, R2Score
+
+from litzoo.models.tasks.base import TaskModule
 
 
 class RegressionTask(TaskModule):

@@ -1,1 +1,0 @@
-"""Pictures from a run's files: learning curves from ``metrics.csv``."""
