@@ -31,7 +31,7 @@ from typing import Any
 import lightning as L
 
 from litzoo.models.tasks.chunked import ChunkedSteps, samples_per_step
-from litzoo.models.tasks.net_checks import SIZE_ATTRIBUTES
+from litzoo.models.tasks.net_checks import DATA_ARGUMENTS, SIZE_ATTRIBUTES
 
 #: A value the HParams plugin stores: a bool, a number or a string.
 Value = bool | int | float | str
@@ -53,9 +53,8 @@ SCHEDULER_ARGS = (
     "patience",
     "total_iters",
 )
-#: Net arguments left out: what the data decides (the CLI links them from the datamodule; ``num_classes``
-#: for torchvision's and timm's classifiers) and layout.
-NOT_NET_HPARAMS = (*SIZE_ATTRIBUTES, "num_classes", "batch_first")
+#: Net arguments left out: what the data decides (the CLI links them from the datamodule) and layout.
+NOT_NET_HPARAMS = (*DATA_ARGUMENTS, "batch_first")
 #: Task arguments left out: they change how fast a run goes, not what it learns (README "Speed").
 ENGINEERING = ("steps", "channels_last", "compile")
 #: Trainer settings compared.

@@ -54,9 +54,8 @@ from litzoo.faults.option_checks import seed_problem, trainer_option_problem
 from litzoo.faults.requeue import exact_requeue
 from litzoo.models.tasks import TaskModule
 from litzoo.models.tasks.chunked import samples_per_step
-from litzoo.runs.folder import (
-    RunConfigSaver,
-)
+from litzoo.models.tasks.net_checks import CLASSES_ARGUMENT, DATA_ARGUMENTS, SIZE_ATTRIBUTES
+from litzoo.runs.folder import RunConfigSaver
 from litzoo.runs.setup import RunFolder
 from litzoo.sweeps.lr_find import add_lr_find_argument, check_lr_find_request, find_learning_rate
 
@@ -64,7 +63,7 @@ from litzoo.sweeps.lr_find import add_lr_find_argument, check_lr_find_request, f
 #: name everywhere): each datamodule attribute is linked into the net's argument of the same name,
 #: ``input_shape`` (one sample's shape) and ``num_outputs`` (classes, or regression targets). The tasks
 #: read both from their net.
-DATA_LINKS = {name: f"model.init_args.net.init_args.{name}" for name in ("input_shape", "num_outputs")}
+DATA_LINKS = {name: f"model.init_args.net.init_args.{name}" for name in SIZE_ATTRIBUTES}
 
 
 def link_data_to_net(parser: LightningArgumentParser) -> None:
@@ -82,7 +81,10 @@ def link_data_to_net(parser: LightningArgumentParser) -> None:
     for name, target in DATA_LINKS.items():
         parser.link_arguments(f"data.{name}", target, apply_on="instantiate")
     parser.link_arguments(
-        "data", "model.init_args.net.init_args.num_classes", compute_fn=data_outputs, apply_on="instantiate"
+        "data",
+        f"model.init_args.net.init_args.{CLASSES_ARGUMENT}",
+        compute_fn=data_outputs,
+        apply_on="instantiate",
     )
     parser.link_arguments("data.input_shape", "model.init_args.input_shape", apply_on="instantiate")
 
@@ -167,7 +169,7 @@ def drop_links_the_net_does_not_take(model: object) -> None:
     accepted = accepted_arguments(getattr(importlib.import_module(module), name))
     if accepted is None:
         return
-    dropped = [name for name in (*DATA_LINKS, "num_classes") if name not in accepted]
+    dropped = [name for name in DATA_ARGUMENTS if name not in accepted]
     if any(name in net["init_args"] for name in dropped):
         for name in dropped:
             net["init_args"].pop(name, None)

@@ -8,6 +8,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from litzoo.models.tasks.net_checks import DATA_ARGUMENTS
+
 #: ``ckpt_path`` values that name a checkpoint the trainer looks up itself, not a file.
 SPECIAL_CKPT_PATHS = ("best", "last", "hpc", "registry")
 #: How many mismatching weights an error lists before "...".
@@ -77,11 +79,6 @@ def check_checkpoint_fits_model(checkpoint: dict[str, Any], model: nn.Module, ck
             f"Checkpoint {ckpt_path} was saved by another architecture than the configured "
             f"{type(model).__name__} ({'; '.join(problems)}). {trained_with_hint(ckpt_path)}"
         )
-
-
-#: The net arguments the CLI links from the datamodule: they describe the data, not the architecture
-#: (``num_classes``: torchvision's and timm's classifiers).
-DATA_ARGUMENTS = ("input_shape", "num_outputs", "num_classes")
 
 
 def _plain(value: Any) -> Any:

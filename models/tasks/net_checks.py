@@ -13,6 +13,11 @@ PROBE_BATCH = 2
 
 #: What every litzoo net declares about the data it is built for (torchvision's habit: one name everywhere).
 SIZE_ATTRIBUTES = ("input_shape", "num_outputs")
+#: The net argument torchvision's and timm's classifiers take for the number of classes.
+CLASSES_ARGUMENT = "num_classes"
+#: Net arguments the data decides (the CLI links them from the datamodule): they describe the data,
+#: not the architecture.
+DATA_ARGUMENTS = (*SIZE_ATTRIBUTES, CLASSES_ARGUMENT)
 #: A net's output: (batch, outputs).
 OUTPUT_DIMS = 2
 
