@@ -22,7 +22,7 @@ from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
-import litzoo.datamodules
+import litzoo.datamodules  # registers the datamodules for short class paths
 import litzoo.models  # noqa: F401  (registers the architectures for short class paths)
 from litzoo.callbacks import LastCheckpoint, NetSummary
 from litzoo.cli.config_files import config_file_problem, config_paths

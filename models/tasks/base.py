@@ -19,7 +19,7 @@ from litzoo.compat import (
     skip_logged_value_moves_within_a_device,
 )
 from litzoo.models.tasks.chunked import ChunkedSteps
-from litzoo.models.tasks.net_checks import check_net_fits_data, net_sizes
+from litzoo.models.tasks.net_checks import check_net_fits_data, net_input_shape
 from litzoo.models.tasks.plain_hparams import plain_hyperparameters
 from litzoo.models.tasks.speed import IMAGE_BATCH_DIMS, compile_net, use_channels_last
 
@@ -119,11 +119,12 @@ class TaskModule(L.LightningModule):
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler
         self.scheduler_interval = scheduler_interval
-        self.input_shape, self.num_outputs = net_sizes(net, input_shape)
+        self.input_shape = net_input_shape(net, input_shape)
         # The model summary's example input, so it prints each layer's input and output sizes.
         self.example_input_array = torch.zeros(2, *self.input_shape)
-        # Fail here, naming both sides, rather than with a shape error deep inside the first step.
-        check_net_fits_data(net, self.input_shape, self.num_outputs)
+        # Fail here, naming both sides, rather than with a shape error deep inside the first step; a
+        # net that declares no num_outputs (torchvision's) has them counted by the same forward pass.
+        self.num_outputs = int(check_net_fits_data(net, self.input_shape, getattr(net, "num_outputs", None)))
         self.steps = steps
         self.automatic_optimization = steps is None
         # The layout is device-independent, so it is set here; compiling waits for `setup`, which knows

@@ -22,16 +22,15 @@ DATA_ARGUMENTS = (*SIZE_ATTRIBUTES, CLASSES_ARGUMENT)
 OUTPUT_DIMS = 2
 
 
-def net_sizes(net: nn.Module, input_shape: Sequence[int] | None = None) -> tuple[tuple[int, ...], int]:
-    """The net's ``input_shape`` (one sample) and ``num_outputs`` (classes or regression targets).
+def net_input_shape(net: nn.Module, input_shape: Sequence[int] | None = None) -> tuple[int, ...]:
+    """The shape of one input sample: the net's ``input_shape``, else the task's.
 
-    A litzoo net declares both (the CLI links each value from the datamodule into it). A classifier
-    of another library (torchvision's or timm's, which take ``num_classes``) declares neither: its
-    input shape is then the task's ``input_shape`` (the CLI links it from the datamodule too), and its
-    number of outputs is read off one forward pass of a zero batch.
+    A litzoo net declares it (the CLI links it from the datamodule into the net). A classifier of
+    another library (torchvision's or timm's, which take ``num_classes``) does not: its input shape
+    is then the task's ``input_shape``, which the CLI links from the datamodule too.
 
     Raises:
-        ValueError: naming the net and what it lacks, when neither it nor the task knows the input shape.
+        ValueError: naming the net and what it lacks, when neither it nor the task knows the shape.
     """
     shape = getattr(net, "input_shape", None) or input_shape
     if shape is None:
@@ -44,16 +43,7 @@ def net_sizes(net: nn.Module, input_shape: Sequence[int] | None = None) -> tuple
             "(self.input_shape = tuple(input_shape); self.num_outputs = num_outputs), as every net in "
             "models/ does."
         )
-    num_outputs = getattr(net, "num_outputs", None)
-    if num_outputs is None:
-        output = probe(net, shape)
-        if not isinstance(output, torch.Tensor) or output.dim() != OUTPUT_DIMS:
-            raise ValueError(
-                f"{type(net).__name__} has no num_outputs attribute, and its output for a batch of "
-                f"{'x'.join(map(str, shape))} inputs is not one (batch, outputs) tensor to read it from."
-            )
-        num_outputs = output.shape[1]
-    return tuple(shape), int(num_outputs)
+    return tuple(shape)
 
 
 def probe(net: nn.Module, input_shape: Sequence[int]) -> object:
@@ -83,11 +73,13 @@ def probe(net: nn.Module, input_shape: Sequence[int]) -> object:
             module.training = training
 
 
-def check_net_fits_data(net: nn.Module, input_shape: Sequence[int], num_outputs: int | None) -> None:
-    """Run ``net`` once on a zero batch of ``input_shape`` and check it returns ``(batch, num_outputs)``.
+def check_net_fits_data(net: nn.Module, input_shape: Sequence[int], num_outputs: int | None) -> int:
+    """Run ``net`` once on a zero batch of ``input_shape``; return its number of outputs per sample.
 
-    Costs one forward pass of two samples when the task is built, nothing per training step
-    (:func:`probe`). Outputs that are not a single tensor are not checked.
+    With ``num_outputs`` (the net's declared count), check the net returns ``(batch, num_outputs)``;
+    without (a net of another library), read the count off that output. Costs one forward pass of
+    two samples when the task is built, nothing per training step (:func:`probe`). Outputs that are
+    not a single tensor are not checked.
 
     Raises:
         ValueError: naming the net, the data's input shape, the expected outputs and the fix.
@@ -95,8 +87,15 @@ def check_net_fits_data(net: nn.Module, input_shape: Sequence[int], num_outputs:
     shape = "x".join(str(size) for size in input_shape)
     name = type(net).__name__
     output = probe(net, input_shape)
-    if num_outputs is None or not isinstance(output, torch.Tensor):
-        return
+    if num_outputs is None:
+        if not isinstance(output, torch.Tensor) or output.dim() != OUTPUT_DIMS:
+            raise ValueError(
+                f"{name} has no num_outputs attribute, and its output for a batch of {shape} inputs is not "
+                "one (batch, outputs) tensor to read it from."
+            )
+        return output.shape[1]
+    if not isinstance(output, torch.Tensor):
+        return num_outputs
     expected = (PROBE_BATCH, num_outputs)
     if tuple(output.shape) != expected:
         got = "x".join(str(size) for size in output.shape[1:]) or "a scalar"
@@ -106,3 +105,4 @@ def check_net_fits_data(net: nn.Module, input_shape: Sequence[int], num_outputs:
             "num_outputs (do not set it in the config), and build the net's last layer with num_outputs "
             "outputs."
         )
+    return num_outputs
