@@ -102,7 +102,6 @@ class SequenceRegressionDataModule(InMemoryDataModule):
             tensors = (x, lengths, y) if hp.variable_length else (x, y)
             self.splits[split] = BatchedTensorDataset(*tensors)
 
-    def loader(self, split: str, shuffle: bool, batch_size: int | None = None) -> DataLoader:
+    def loader(self, split: str, shuffle: bool) -> DataLoader:
         collate = pack_batch if self.hparams.variable_length else keep_batch
-        size = batch_size or self.batch_size
-        return tensor_loader(self.splits[split], size, shuffle=shuffle, collate_fn=collate)
+        return tensor_loader(self.splits[split], self.batch_size, shuffle=shuffle, collate_fn=collate)

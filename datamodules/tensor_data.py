@@ -121,8 +121,8 @@ class InMemoryDataModule(L.LightningDataModule):
         self.batch_size = batch_size
         self.splits: dict[str, BatchedTensorDataset] = {}
 
-    def loader(self, split: str, shuffle: bool, batch_size: int | None = None) -> DataLoader:
-        return tensor_loader(self.splits[split], batch_size or self.batch_size, shuffle=shuffle)
+    def loader(self, split: str, shuffle: bool) -> DataLoader:
+        return tensor_loader(self.splits[split], self.batch_size, shuffle=shuffle)
 
     def train_dataloader(self) -> DataLoader:
         return self.loader("train", shuffle=True)

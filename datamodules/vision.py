@@ -249,9 +249,7 @@ class VisionDataModule(InMemoryDataModule):
             self.splits["test"] = self.checked_split("test", *self.load(train=False))
 
     # ----------------------------------------------------------------------------- batches
-    def loader(
-        self, split: str, shuffle: bool, batch_size: int | None = None, raw: bool | None = None
-    ) -> DataLoader:
+    def loader(self, split: str, shuffle: bool, raw: bool | None = None) -> DataLoader:
         """A loader over ``split``: uint8 batches (``raw``) or model-ready ones, preprocessed as
         :meth:`on_after_batch_transfer` would (augmented for the ``"train"`` split).
 
@@ -265,12 +263,11 @@ class VisionDataModule(InMemoryDataModule):
         the net takes. ``raw=True`` gives uint8 batches regardless, for code that runs
         :meth:`preprocess` itself (on its own device).
         """
-        size = batch_size or self.batch_size
         if raw is None:
             raw = self.trainer is not None
         collate = keep_batch if raw else ModelReadyBatch(self, train=split == "train")
         return tensor_loader(
-            self.splits[split], size, shuffle=shuffle, collate_fn=collate, **self.loader_options
+            self.splits[split], self.batch_size, shuffle=shuffle, collate_fn=collate, **self.loader_options
         )
 
     def predict_dataloader(self) -> DataLoader:

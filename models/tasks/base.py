@@ -113,8 +113,7 @@ class TaskModule(L.LightningModule):
         else:
             live = {"net": net, "optimizer": optimizer, "scheduler": scheduler, "steps": steps}
             self.save_hyperparameters(ignore=list(live))
-            described, _ = plain_hyperparameters(live)
-            self.save_hyperparameters({**self.hparams, **described})
+            self.save_hyperparameters({**self.hparams, **plain_hyperparameters(live)})
         self.net = net
         self.optimizer_factory = optimizer
         self.scheduler_factory = scheduler

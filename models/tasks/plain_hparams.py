@@ -119,15 +119,14 @@ def describe_object(obj: object) -> dict[str, Any] | None:
     return None if arguments is None else {"class_path": class_path(type(obj)), "init_args": arguments}
 
 
-def plain_hyperparameters(live: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
-    """The recordable form of a Python-built task's live arguments, and the names left out.
+def plain_hyperparameters(live: Mapping[str, Any]) -> dict[str, Any]:
+    """The recordable form of a Python-built task's live arguments.
 
     ``live``: the arguments that are objects (``net``, ``optimizer``, ``scheduler``, ``steps``).
     ``None`` stays ``None``; an object that cannot be described is left out (the task's default,
     or a ``load_from_checkpoint`` keyword, then stands in for it).
     """
     described: dict[str, Any] = {}
-    left_out = []
     for name, value in live.items():
         if value is None:
             described[name] = None
@@ -140,10 +139,8 @@ def plain_hyperparameters(live: Mapping[str, Any]) -> tuple[dict[str, Any], list
             description = None
         else:
             description = describe_object(value)
-        if description is None:
-            left_out.append(name)
-        else:
+        if description is not None:
             described[name] = description
     if described:
         described["_instantiator"] = CLI_INSTANTIATOR
-    return described, left_out
+    return described
