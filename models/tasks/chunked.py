@@ -120,8 +120,7 @@ class ChunkedSteps(L.Callback):
     def on_fit_start(self, trainer: L.Trainer, pl_module: TaskModule) -> None:
         # Under 80 columns, like every line of the run's start.
         rank_zero_info(
-            f"Chunked steps: one optimizer step per {self.chunk_size} samples of each loaded batch "
-            "(model.init_args.steps)"
+            f"Chunked steps: one optimizer step per {self.chunk_size} samples of each loaded batch"
         )
         if trainer.world_size > 1:
             raise ValueError(
