@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 
+import lightning as L
 import pytest
 import torch
 import torchvision.datasets.cifar
@@ -73,6 +74,20 @@ def inside(folder: Path) -> Iterator[Path]:
         yield folder
     finally:
         os.chdir(old)
+
+
+def quiet_cpu_trainer(root: Path, max_epochs: int = 1) -> L.Trainer:
+    """A plain ``lightning.Trainer`` on the CPU that writes and prints nothing but what a test asks for."""
+    return L.Trainer(
+        max_epochs=max_epochs,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        default_root_dir=root,
+    )
 
 
 @pytest.fixture

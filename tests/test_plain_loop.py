@@ -24,6 +24,7 @@ from litzoo.datamodules import (
     SequenceRegressionDataModule,
 )
 from litzoo.models import Feedforward, LeNet5, RecurrentNet, SimpleCNN
+from tests.conftest import quiet_cpu_trainer
 
 VAL = 100
 BATCH = 32
@@ -125,19 +126,6 @@ class Recorder(L.LightningModule):
         return torch.optim.SGD(self.parameters(), lr=0.0)
 
 
-def trainer(root: Path) -> L.Trainer:
-    return L.Trainer(
-        max_epochs=1,
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        default_root_dir=root,
-    )
-
-
 def rows(batches: list[torch.Tensor]) -> torch.Tensor:
     """The samples of an epoch in a canonical order, so the shuffle alone makes no difference."""
     return torch.unique(torch.cat(batches).flatten(1), dim=0)
@@ -160,7 +148,7 @@ def test_plain_batches_equal_what_the_trainer_feeds_the_model(data, request, tmp
         )
     }
     recorder = Recorder()
-    fitting = trainer(tmp_path)
+    fitting = quiet_cpu_trainer(tmp_path)
     attached = make(data_dir, batch_size=BATCH)
     fitting.fit(recorder, datamodule=attached)
     fitting.test(recorder, datamodule=attached, verbose=False)
@@ -210,7 +198,7 @@ def test_loaders_given_to_a_trainer_without_the_datamodule(mnist_dir, tmp_path):
     hook: the loader's own preprocessing is what the model gets."""
     dm = prepared(mnist(mnist_dir, batch_size=BATCH))
     recorder = Recorder()
-    trainer(tmp_path).validate(recorder, dataloaders=dm.val_dataloader(), verbose=False)
+    quiet_cpu_trainer(tmp_path).validate(recorder, dataloaders=dm.val_dataloader(), verbose=False)
     assert recorder.loaded_dtypes == {torch.float32}
     assert torch.equal(torch.cat(recorder.seen["val"]), torch.cat([x for x, _ in dm.val_dataloader()]))
 

@@ -21,7 +21,7 @@ from litzoo.datamodules.augment import random_crop_flip
 from litzoo.datamodules.cifar10 import CIFAR10_MEAN, CIFAR10_STD, CROP_PADDING
 from litzoo.datamodules.mnist import MNIST_MEAN, MNIST_STD
 from litzoo.dataset_files import write_mnist
-from tests.conftest import CONFIGS, QUIET
+from tests.conftest import CONFIGS, QUIET, quiet_cpu_trainer
 
 N_TRAIN_MNIST, N_TEST_MNIST = 600, 200  # the fixtures' sizes
 N_TRAIN_CIFAR, N_TEST_CIFAR = 500, 100
@@ -261,16 +261,7 @@ class Recorder(L.LightningModule):
 def run_two_epochs_and_two_tests(datamodule: CIFAR10DataModule, root: Path) -> Recorder:
     L.seed_everything(0)
     recorder = Recorder()
-    trainer = L.Trainer(
-        max_epochs=2,
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        num_sanity_val_steps=0,
-        default_root_dir=root,
-    )
+    trainer = quiet_cpu_trainer(root, max_epochs=2)
     trainer.fit(recorder, datamodule=datamodule)
     for _ in range(2):
         trainer.test(recorder, datamodule=datamodule, verbose=False)
