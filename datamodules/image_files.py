@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from lightning.pytorch.utilities.rank_zero import rank_zero_warn
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 OPTION = "--data.init_args.predict_path"
@@ -68,6 +69,40 @@ def read_image(path: Path) -> Image.Image:
         raise UnreadableImageError(path, reason) from error
 
 
+#: A picture smaller than this on a side cannot hold a digit or an object a model could read.
+MIN_SIDE = 8
+#: Pillow's modes of more than 8 bits per pixel (32-bit float, 32-bit and 16-bit integers, the latter
+#: as ``I;16``, ``I;16B``...): its conversion to grey levels or RGB clips their values to 0..255.
+HIGH_DEPTH_MODES = ("F", "I")
+
+
+def flat_extrema(image: Image.Image) -> tuple[float, float]:
+    """The smallest and largest pixel value over every band of ``image``."""
+    extrema = image.getextrema()
+    bands = extrema if isinstance(extrema[0], tuple) else (extrema,)
+    return min(lo for lo, _ in bands), max(hi for _, hi in bands)
+
+
+def degenerate_reason(image: Image.Image, framed: torch.Tensor) -> str | None:
+    """Why a picture gives the model nothing to read, or None: too small, pixels Pillow's 8-bit
+    conversion loses, blank, or no stroke standing out once framed (``framed`` all one value)."""
+    width, height = image.size
+    if min(width, height) < MIN_SIDE:
+        return f"{width}x{height} pixels, too small to hold a digit or an object"
+    lowest, highest = flat_extrema(image)
+    high_depth = image.mode.split(";")[0] in HIGH_DEPTH_MODES
+    if high_depth and (highest <= 1 or highest > 255 or lowest < 0):
+        return (
+            f"{image.mode} pixels from {lowest:.3g} to {highest:.3g} (a float or 16/32-bit image), read "
+            "as 8-bit grey levels 0 to 255, which loses them: save it as an 8-bit PNG or JPEG"
+        )
+    if not framed.ne(framed.flatten()[0]).any():
+        if lowest == highest:
+            return f"blank: every pixel is {lowest:g}"
+        return "nothing stands out from its background: the framed picture is empty"
+    return None
+
+
 @dataclass
 class ImageBatch:
     """The readable images of a predict path, framed, with the files they came from and those skipped."""
@@ -84,21 +119,31 @@ def read_images(
 
     An unreadable file raises :class:`UnreadableImageError` naming it; with ``skip_unreadable`` it
     is left out and its name and reason are listed in ``skipped``. Reading stops with an error if no
-    file is left.
+    file is left. Pictures that give the model nothing to read (:func:`degenerate_reason`) are kept,
+    and named with the reason in one warning: their predictions are guesses.
     """
-    images, files, skipped = [], [], []
+    images, files, skipped, degenerate = [], [], [], []
     for file in find_image_files(path):
         try:
-            images.append(frame(read_image(file)))
+            image = read_image(file)
+            images.append(frame(image))
         except UnreadableImageError as error:
             if not skip_unreadable:
                 raise
             skipped.append(f"{error.path} ({error.reason})")
             continue
         files.append(str(file))
+        reason = degenerate_reason(image, images[-1])
+        if reason is not None:
+            degenerate.append(f"{file} ({reason})")
     if not images:
         raise ValueError(
             f"{OPTION} {path}: none of its {len(skipped)} files can be read as an image "
             f"({'; '.join(skipped)}). Point it at PNG or JPEG images."
+        )
+    if degenerate:
+        rank_zero_warn(
+            f"{len(degenerate)} picture(s) of predict_path {path} show nothing to read; their rows in "
+            "predictions.csv are guesses:\n  " + "\n  ".join(degenerate)
         )
     return ImageBatch(torch.stack(images), files, skipped)

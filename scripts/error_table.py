@@ -38,6 +38,7 @@ QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summa
 GOOD_CKPT = "good.ckpt"
 TRUNCATED_CKPT = "truncated.ckpt"
 TEXT_CKPT = "notes.ckpt"
+NAN_CKPT = "flipped.ckpt"
 TYPO_CONFIG = "typo.yaml"
 BROKEN_YAML = "broken.yaml"
 EMPTY_CONFIG = "empty.yaml"
@@ -58,6 +59,17 @@ MNIST_FROM = [
 
 #: jsonargparse's exit code for a command line or config it rejects.
 PARSER_ERROR = 2
+
+#: Sweep cases: a space whose learning rate Adam refuses, and sweep folders (of the experiment
+#: ``sweep_record``) whose study.db was emptied or damaged beside earlier trials' records.
+NEGATIVE_LR_SPACE = "negative_lr.yaml"
+SWEEP_RECORD = [
+    "--experiment",
+    "sweep_record",
+    "--space",
+    str(REPO_ROOT / "configs" / "search" / "regression_mlp.yaml"),
+]
+SWEEP_RECORD_FOLDER = "lightning_logs/sweep_record/sweep-{study}"
 
 
 @dataclass(frozen=True)
@@ -320,6 +332,98 @@ CASES: tuple[BadInput, ...] = (
         ),
         ("another model", "net.hidden_sizes [64, 64, 64] in the checkpoint vs [8, 8, 8] in the config"),
     ),
+    # issue 28: faults (NaN weights in a checkpoint, the NaN guard's interval)
+    BadInput(
+        "checkpoint with an inf weight (a flipped bit)",
+        ("test", "--config", REGRESSION, *SMALL, "--ckpt_path", NAN_CKPT),
+        (
+            f"Checkpoint {NAN_CKPT} holds non-finite weights: net.layers.1.weight has 1 NaN/inf of 4,096 values",
+        ),
+        exit_code=1,
+    ),
+    BadInput(
+        "negative NaN-guard interval",
+        ("fit", "--config", REGRESSION, *SMALL, "--nan_guard.check_every_n_steps", "-1"),
+        ("--nan_guard.check_every_n_steps -1: give 1 or more", "or 0 to check only the weights"),
+        exit_code=1,
+    ),
+    # issue 28: sweeps (a lost or damaged study storage beside the record, a value the optimizer refuses)
+    BadInput(
+        "sweep whose study.db was emptied beside its trials.csv",
+        ("sweep", "--config", REGRESSION, *SMALL, *SWEEP_RECORD, "--study", "emptied", "--trials", "2"),
+        (
+            f"{SWEEP_RECORD_FOLDER.format(study='emptied')} holds trials.csv and best.yaml from earlier trials",
+            "/study.db is empty (0 bytes), so this sweep would lose that record",
+            "or name a new study with --study NEW_NAME.",
+        ),
+        exit_code=1,
+    ),
+    BadInput(
+        "sweep whose study.db is damaged",
+        ("sweep", "--config", REGRESSION, *SMALL, *SWEEP_RECORD, "--study", "damaged", "--trials", "2"),
+        (
+            f"{SWEEP_RECORD_FOLDER.format(study='damaged')}/study.db is damaged: not a valid SQLite database",
+            "or name a new study with --study NEW_NAME.",
+        ),
+        exit_code=1,
+    ),
+    BadInput(
+        "sweep space with a learning rate the optimizer refuses",
+        ("sweep", "--config", REGRESSION, *SMALL, "--space", NEGATIVE_LR_SPACE, "--trials", "2"),
+        (
+            f"--space {NEGATIVE_LR_SPACE}: model.init_args.optimizer.init_args.lr: the config rejects the value -1.0",
+            "torch.optim.Adam refuses it: Invalid learning rate: -1.0",
+        ),
+        PARSER_ERROR,
+    ),
+    # issue 28: export (a format and a suffix that disagree, -o onto a folder, NaN/inf weights)
+    BadInput(
+        "export format and output suffix disagree",
+        ("export", GOOD_CKPT, "--format", "torchscript", "-o", "model.onnx"),
+        ("--format torchscript writes TorchScript, but -o model.onnx has the suffix of ONNX files (.onnx)",),
+        PARSER_ERROR,
+    ),
+    BadInput(
+        "export onto a folder",
+        ("export", GOOD_CKPT, "--format", "pt2", "-o", "."),
+        ("-o . is a folder; give the file to write",),
+        PARSER_ERROR,
+    ),
+    BadInput(
+        "export of a checkpoint with an inf weight",
+        ("export", NAN_CKPT, "--format", "pt2"),
+        (f"Checkpoint {NAN_CKPT} holds non-finite weights: net.layers.1.weight",),
+        PARSER_ERROR,
+    ),
+    # issue 28: bounded input (a YAML "billion laughs", --experiment outside the log folder)
+    BadInput(
+        "YAML billion laughs (nine nested aliases) as a config",
+        (
+            "fit",
+            "--config",
+            REGRESSION,
+            *SMALL,
+            "--config={a: &a [x, x, x, x, x, x, x, x, x], "
+            "b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a], c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b], "
+            "d: &d [*c, *c, *c, *c, *c, *c, *c, *c, *c], e: &e [*d, *d, *d, *d, *d, *d, *d, *d, *d], "
+            "f: &f [*e, *e, *e, *e, *e, *e, *e, *e, *e], g: &g [*f, *f, *f, *f, *f, *f, *f, *f, *f], "
+            "h: &h [*g, *g, *g, *g, *g, *g, *g, *g, *g], i: &i [*h, *h, *h, *h, *h, *h, *h, *h, *h]}",
+        ),
+        ("expands too far: its YAML aliases", "into 490,329,064, more than the 100,000 a config may hold"),
+        PARSER_ERROR,
+    ),
+    BadInput(
+        "--experiment that climbs out of the log folder",
+        ("fit", "--config", REGRESSION, *SMALL, "--experiment", ".."),
+        ("--experiment .. climbs out of the log folder", "give a plain name such as lenet5_small"),
+        PARSER_ERROR,
+    ),
+    BadInput(
+        "--experiment an absolute path",
+        ("fit", "--config", REGRESSION, *SMALL, "--experiment", "/tmp/elsewhere"),
+        ("--experiment /tmp/elsewhere is an absolute path, outside the log folder",),
+        PARSER_ERROR,
+    ),
 )
 
 
@@ -344,11 +448,36 @@ def prepare_workdir(workdir: Path) -> None:
     data = (workdir / GOOD_CKPT).read_bytes()
     (workdir / TRUNCATED_CKPT).write_bytes(data[: len(data) // 2])
     (workdir / TEXT_CKPT).write_text("these are my notes, not a checkpoint\n")
+    write_flipped_checkpoint(workdir / GOOD_CKPT, workdir / NAN_CKPT)
     (workdir / TYPO_CONFIG).write_text("trainer:\n  max_epochz: 3\n")
     (workdir / BROKEN_YAML).write_text("trainer:\n  max_epochs: [3\n")
     (workdir / EMPTY_CONFIG).write_text("")
     (workdir / LATIN1_CONFIG).write_bytes("trainer:\n  max_epochs: 3  # café\n".encode("latin-1"))
     write_mnist_variants(workdir)
+    write_sweep_cases(workdir)
+
+
+def write_sweep_cases(workdir: Path) -> None:
+    """A space with a negative learning rate, and two sweep folders with trials.csv and best.yaml of earlier
+    trials beside a study.db that is empty in one, not a database in the other."""
+    (workdir / NEGATIVE_LR_SPACE).write_text(
+        "model.init_args.optimizer.init_args.lr: {type: float, low: -1.0, high: 1.0}\n"
+    )
+    for study, content in (("emptied", b""), ("damaged", b"not a database " * 100)):
+        folder = workdir / SWEEP_RECORD_FOLDER.format(study=study)
+        folder.mkdir(parents=True)
+        (folder / "trials.csv").write_text("number,state,value,run_folder\n0,COMPLETE,0.25,\n")
+        (folder / "best.yaml").write_text("# Best trial (0)\n")
+        (folder / "study.db").write_bytes(content)
+
+
+def write_flipped_checkpoint(good: Path, flipped: Path) -> None:
+    """``good`` with one weight made inf, as a flipped exponent bit does (the file itself stays readable)."""
+    import torch  # imported here: the case list itself needs no torch
+
+    state = torch.load(good, weights_only=False)
+    state["state_dict"]["net.layers.1.weight"][3, 5] = float("inf")
+    torch.save(state, flipped)
 
 
 def write_mnist_variants(workdir: Path) -> None:

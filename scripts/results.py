@@ -13,6 +13,8 @@ configs/trainer/gpu.yaml``). With ``--seeds K`` each config trains K times, with
 
 The runs keep their run folders (``lightning_logs/<experiment>/version_N``, printed as they end), so
 ``--ckpt_path best`` and TensorBoard find them afterwards. The table is written once all runs end.
+A config whose run fails (bad input, a diverging run, a bug) gets a row saying what failed, the other
+configs still run and get theirs, and the script then exits with status 1.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ import shlex
 import statistics
 import sys
 import time
+import traceback
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -37,6 +40,7 @@ import yaml
 from jsonargparse import Namespace
 
 from litzoo.cli.lightning_cli import LitzooCLI, cli_main
+from litzoo.cli.user_errors import USER_ERRORS, user_error_message
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 #: Options every run gets before the user's own (which can override them): no progress bar in a log.
@@ -66,6 +70,15 @@ class ConfigResult:
     device: str
     split_sizes: dict[str, int]
     runs: list[Run] = field(default_factory=list)
+
+
+@dataclass
+class Failure:
+    """A config whose run at ``seed`` failed, and why, in one line (its table row)."""
+
+    config: str
+    seed: int
+    what: str
 
 
 def relative(path: Path) -> str:
@@ -128,12 +141,18 @@ def train_and_test(args: list[str]) -> tuple[Run, LitzooCLI]:
 
 def measure(
     config: Path, data_dir: str, seeds: int, epochs: int | None, extra: Sequence[str]
-) -> ConfigResult:
+) -> ConfigResult | Failure:
+    """Every seed's run of ``config``; the first run that fails ends the config with a :class:`Failure`."""
     spec = yaml.safe_load(config.read_text())
     first_seed = int(spec.get("seed_everything") or 0)
     result = None
     for seed in range(first_seed, first_seed + seeds):
-        run, cli = train_and_test(fit_args(config, data_dir, seed, epochs, extra))
+        try:
+            run, cli = train_and_test(fit_args(config, data_dir, seed, epochs, extra))
+        except (Exception, SystemExit) as error:  # SystemExit: the CLI refused an option or config value
+            failure = Failure(relative(config), seed, failure_text(error))
+            print(f"{failure.config} seed {seed} failed: {failure.what}", file=sys.stderr, flush=True)
+            return failure
         if result is None:
             written = spec["model"]["init_args"]["net"].get("init_args") or {}
             splits = getattr(cli.datamodule, "splits", {})
@@ -153,6 +172,17 @@ def measure(
             flush=True,
         )
     return result
+
+
+def failure_text(error: BaseException) -> str:
+    """What failed, in one line: a user error's own paragraph, else the exception (its traceback is printed)."""
+    if isinstance(error, SystemExit):
+        return f"the command line or config was refused (exit status {error.code}; its message is in the log)"
+    message = user_error_message(error) if isinstance(error, (*USER_ERRORS, OSError)) else None
+    if message is None:
+        traceback.print_exception(error)
+        message = f"{type(error).__name__}: {error}"
+    return " ".join(message.split())
 
 
 # --------------------------------------------------------------------------------------------- table
@@ -180,9 +210,16 @@ def row(result: ConfigResult) -> str:
     )
 
 
-def markdown(results: list[ConfigResult], args: argparse.Namespace, command: str) -> str:
-    metric = results[0].metric
-    sizes = results[0].split_sizes
+def failure_row(failure: Failure) -> str:
+    """A failed config's row: what failed in the architecture column, the figures left empty."""
+    what = failure.what.replace("|", "\\|")
+    return f"| `{failure.config}` | failed (seed {failure.seed}): {what} | | | | | | |"
+
+
+def markdown(results: list[ConfigResult | Failure], args: argparse.Namespace, command: str) -> str:
+    measured = [result for result in results if isinstance(result, ConfigResult)]
+    metric = measured[0].metric if measured else "metric"
+    sizes = measured[0].split_sizes if measured else {}
     seeds = f"{args.seeds} seeds each (mean ± standard deviation)" if args.seeds > 1 else "one seed each"
     epochs = (
         f"`--epochs {args.epochs}` instead of each recipe's own (the column shows both)"
@@ -204,7 +241,7 @@ def markdown(results: list[ConfigResult], args: argparse.Namespace, command: str
         f"| config | architecture | parameters | epochs | training wall time | device | best val {metric} | "
         f"test {metric} |",
         "|---|---|---:|---:|---:|---|---:|---:|",
-        *(row(result) for result in results),
+        *(row(result) if isinstance(result, ConfigResult) else failure_row(result) for result in results),
     ]
     return "\n".join(lines) + "\n"
 
@@ -236,7 +273,8 @@ def parse_args(argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str
     return args, extra
 
 
-def main(argv: Sequence[str] | None = None) -> list[ConfigResult]:
+def main(argv: Sequence[str] | None = None) -> list[ConfigResult | Failure]:
+    """Measure every config and write the table; exit with status 1 after writing it if any failed."""
     argv = sys.argv[1:] if argv is None else list(argv)
     args, extra = parse_args(argv)
     with warnings.catch_warnings():
@@ -244,7 +282,7 @@ def main(argv: Sequence[str] | None = None) -> list[ConfigResult]:
         # script's own, and the runs' arguments are exactly the `args` given.
         warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
         results = [measure(config, args.data_dir, args.seeds, args.epochs, extra) for config in args.configs]
-    metrics = {result.metric for result in results}
+    metrics = {result.metric for result in results if isinstance(result, ConfigResult)}
     if len(metrics) > 1:
         raise ValueError(f"The configs are judged by different metrics ({', '.join(sorted(metrics))}).")
     args.out.parent.mkdir(parents=True, exist_ok=True)
@@ -252,6 +290,14 @@ def main(argv: Sequence[str] | None = None) -> list[ConfigResult]:
     partial.write_text(markdown(results, args, command_text(argv)))
     partial.replace(args.out)  # written whole or not at all
     print(f"wrote {args.out}")
+    failed = [result for result in results if isinstance(result, Failure)]
+    if failed:
+        print(
+            f"error: {len(failed)} of {len(results)} configs failed ({', '.join(f.config for f in failed)}); "
+            f"their rows in {args.out} say why.",
+            file=sys.stderr,
+        )
+        sys.exit(1)
     return results
 
 

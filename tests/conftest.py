@@ -9,6 +9,8 @@ import logging
 import os
 import pkgutil
 import re
+import signal
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -74,6 +76,31 @@ def inside(folder: Path) -> Iterator[Path]:
         yield folder
     finally:
         os.chdir(old)
+
+
+#: How long a test's child process may run before it, and every process it started, is killed.
+CHILD_TIMEOUT_S = 600
+
+
+def run_bounded(
+    command: list[str], timeout: float = CHILD_TIMEOUT_S, **popen_options: object
+) -> subprocess.CompletedProcess:
+    """``subprocess.run`` for a child that may start children of its own (DDP ranks), never left running.
+
+    The child leads a process group of its own; a timeout, or anything else that ends the wait
+    (pytest-timeout, Ctrl+C), kills the whole group. ``subprocess.run`` kills the child alone: a DDP
+    rank it launched lives on, waiting for its peer up to torch's 30-minute rendezvous timeout.
+    On a timeout this raises ``subprocess.TimeoutExpired``, as ``subprocess.run`` does.
+    """
+    with subprocess.Popen(command, start_new_session=True, **popen_options) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=timeout)
+        except BaseException:
+            with contextlib.suppress(ProcessLookupError):  # the group may have ended on its own
+                os.killpg(process.pid, signal.SIGKILL)
+            process.communicate()
+            raise
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
 
 
 def quiet_cpu_trainer(root: Path, max_epochs: int = 1) -> L.Trainer:

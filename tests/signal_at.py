@@ -14,8 +14,17 @@ import lightning as L
 #: When the signal is sent: after training batch or validation batch ``batch`` of ``epoch``, at the
 #: sanity check, during the first checkpoint save of ``epoch`` (in ``on_save_checkpoint``), or at the
 #: end of ``epoch`` (in ``on_train_epoch_end``, after litzoo's own hooks, before Lightning logs the
-#: epoch's training metrics).
-MOMENTS = ("train_batch", "validation_batch", "sanity_check", "checkpoint_save", "epoch_end")
+#: epoch's training metrics); in any command, at its ``setup`` (before Lightning installs its own
+#: SIGTERM handler); in ``predict``, after predict batch ``batch``.
+MOMENTS = (
+    "train_batch",
+    "validation_batch",
+    "sanity_check",
+    "checkpoint_save",
+    "epoch_end",
+    "setup",
+    "predict_batch",
+)
 
 
 class SignalAt(L.Callback):
@@ -44,6 +53,12 @@ class SignalAt(L.Callback):
             self.sent = True
             for number in self.signals:
                 os.kill(os.getpid(), number)
+
+    def setup(self, trainer, pl_module, stage) -> None:
+        self._send(trainer, "setup")
+
+    def on_predict_batch_end(self, trainer, pl_module, outputs, batch, batch_idx, dataloader_idx=0) -> None:
+        self._send(trainer, "predict_batch", batch_idx)
 
     def on_sanity_check_start(self, trainer, pl_module) -> None:
         self._send(trainer, "sanity_check")

@@ -7,8 +7,8 @@ import json
 import os
 import re
 import signal
-import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -20,7 +20,16 @@ from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
 from litzoo.cli.lightning_cli import cli_main
 from litzoo.dataset_files import write_mnist
-from tests.conftest import CONFIGS, QUIET, REGRESSION, REPO_ROOT, TINY, evaluation_folders, run_folders
+from tests.conftest import (
+    CONFIGS,
+    QUIET,
+    REGRESSION,
+    REPO_ROOT,
+    TINY,
+    evaluation_folders,
+    run_bounded,
+    run_folders,
+)
 
 EXPERIMENT = str(CONFIGS / "mnist" / "simple_cnn.yaml")
 DDP_CPU = str(CONFIGS / "trainer" / "ddp_cpu.yaml")
@@ -66,7 +75,7 @@ def run_ddp(cwd: Path, subcommand: str, *args: str) -> None:
     command = [sys.executable, str(REPO_ROOT / "scripts" / "train.py"), subcommand, *args]
     command += ["--config", DDP_CPU, "--trainer.callbacks+=tests.test_distributed.RankReport"]
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(REPO_ROOT)}
-    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600)
+    result = run_bounded(command, cwd=cwd, env=env, capture_output=True, text=True)
     assert result.returncode == 0, (
         f"{' '.join(command)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-5000:]}"
     )
@@ -116,6 +125,33 @@ def test_ddp_cpu_test_accuracy_is_exact_and_rank_zero_writes(tmp_path: Path, in_
     )
 
 
+#: How long a process group started inside the test process waits for its members (torch's default: 30
+#: minutes, spent in C++, where pytest-timeout's signal cannot interrupt it).
+RENDEZVOUS_TIMEOUT = timedelta(seconds=60)
+
+
+@pytest.fixture
+def file_rendezvous(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Process groups started during the test meet through a file in ``tmp_path``, within RENDEZVOUS_TIMEOUT.
+
+    Lightning starts its group with ``env://``: a TCP store on a port it found free and released again,
+    which another process may take first. At the torch floor (2.4.0) this test once waited 36 minutes
+    in that store. A file needs no port. Returns the backend of each group started.
+    """
+    start = torch.distributed.init_process_group
+    rendezvous = (tmp_path / "rendezvous").as_uri()
+    started: list[str] = []
+
+    def start_through_a_file(backend: str, **kwargs: object) -> None:
+        if kwargs.get("store") is None:
+            kwargs["init_method"] = rendezvous
+        start(backend, **{**kwargs, "timeout": RENDEZVOUS_TIMEOUT})
+        started.append(backend)
+
+    monkeypatch.setattr(torch.distributed, "init_process_group", start_through_a_file)
+    return started
+
+
 class ProcessGroupProbe(Callback):
     """Test probe: whether training ran inside a process group."""
 
@@ -125,7 +161,7 @@ class ProcessGroupProbe(Callback):
 
 @pytest.mark.parametrize("caller_started_one", [False, True])
 def test_a_command_ends_the_process_group_it_started(
-    tmp_path: Path, in_tmp_dir: Path, caller_started_one: bool
+    tmp_path: Path, in_tmp_dir: Path, file_rendezvous: list[str], caller_started_one: bool
 ) -> None:
     """Lightning leaves a gloo group to interpreter shutdown, which can abort a finished run (exit 134).
 
@@ -142,6 +178,7 @@ def test_a_command_ends_the_process_group_it_started(
             callbacks=[probe],
         )
         assert probe.seen, "the run did not train inside a process group; the test checks nothing"
+        assert file_rendezvous == ["gloo"], "one group, started through the test's file rendezvous"
         assert torch.distributed.is_initialized() == caller_started_one
     finally:
         if torch.distributed.is_initialized():

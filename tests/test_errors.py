@@ -12,7 +12,9 @@ import torch
 from torch import nn
 
 from litzoo.cli.lightning_cli import cli_main
+from litzoo.export.command import main as export_main
 from litzoo.faults import check_checkpoint_fits_model, check_net_fits_data
+from litzoo.sweeps.sweep import main as sweep_main
 from scripts.error_table import CASES, TRAIN, BadInput, last_paragraph, prepare_workdir
 from tests.conftest import all_run_folders
 
@@ -28,9 +30,15 @@ def prepared(tmp_path_factory) -> Path:
 
 
 def run_in_process(case: BadInput, capsys) -> tuple[int, str]:
-    """Exit code and message of the case through ``cli_main`` (1 for an exception, as Python exits)."""
+    """Exit code and message of the case through ``cli_main``, or litzoo's own ``sweep`` or ``export``
+    command as the ``litzoo`` dispatcher starts it (1 for an exception, as Python exits)."""
     try:
-        cli_main(list(case.args))
+        if case.args[0] == "sweep":
+            sweep_main(list(case.args[1:]))
+        elif case.args[0] == "export":
+            export_main(list(case.args[1:]), prog="litzoo export")
+        else:
+            cli_main(list(case.args))
     except SystemExit as exit_:
         return exit_.code, capsys.readouterr().err
     except Exception as error:

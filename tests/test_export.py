@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import errno
 import functools
 import io
+import os
 from pathlib import Path
 
 import pytest
@@ -180,3 +182,111 @@ def test_truncated_checkpoint_is_a_clear_error(in_tmp_dir, capsys):
     assert exit_.value.code == 2
     assert "Cannot read checkpoint" in capsys.readouterr().err
     assert not (in_tmp_dir / "truncated.pt").exists()
+
+
+# ----------------------------------------------------------------- bad checkpoints and outputs (issue 28)
+def edited_checkpoint(checkpoint: Path, edit) -> Path:
+    """A copy of ``checkpoint`` beside it (no config.yaml names its task there), changed by ``edit``."""
+    contents = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    edit(contents)
+    copy = checkpoint.parent.parent.parent / "edited.ckpt"
+    torch.save(contents, copy)
+    return copy
+
+
+def rename_first_weight(contents: dict) -> None:
+    weights = contents["state_dict"]
+    weights["net.layers.0.renamed"] = weights.pop("net.layers.0.weight")
+
+
+def flip_exponent_bits(contents: dict) -> None:
+    """One flipped exponent bit in every value of the first two weights: finite (near 1e38), but the
+    net's outputs overflow."""
+    for name in ("net.layers.0.weight", "net.layers.1.weight"):
+        contents["state_dict"][name].view(torch.int32).bitwise_xor_(1 << 30)
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        (
+            lambda c: c["hyper_parameters"].__setitem__("_class_path", "litzoo.models.tasks.Renamed"),
+            "was written by the task litzoo.models.tasks.Renamed, which this litzoo does not have",
+        ),
+        (
+            lambda c: c["hyper_parameters"]["net"]["init_args"].__setitem__("extra", 3),
+            "net litzoo.models.Feedforward): Option 'extra' is not accepted. The checkpoint was written",
+        ),
+        (
+            lambda c: c["hyper_parameters"]["net"].__setitem__("class_path", "litzoo.models.Renamed"),
+            "module 'litzoo.models' has no attribute 'Renamed'",
+        ),
+        (rename_first_weight, 'Unexpected key(s) in state_dict: "net.layers.0.renamed"'),
+        (
+            flip_exponent_bits,
+            "computes NaN or inf on a random batch of 5: its weights are out of any trained",
+        ),
+    ],
+    ids=["renamed_task", "extra_argument", "renamed_net", "renamed_weight", "bit_flipped"],
+)
+def test_a_damaged_checkpoint_is_one_paragraph_and_writes_nothing(
+    regression_checkpoint, edit, expected, capsys
+):
+    damaged = edited_checkpoint(regression_checkpoint, edit)
+    out = damaged.parent / "net.onnx"
+    with pytest.raises(SystemExit) as exit_:
+        main([str(damaged), "--format", "pt2", "-o", str(out.with_suffix(".pt2"))])
+    assert exit_.value.code == 2
+    error = capsys.readouterr().err
+    assert expected in error and "Traceback" not in error and len(error.strip().splitlines()) == 1, error
+    assert "please report the architecture" not in error
+    assert not list(damaged.parent.glob("net*")) and not list(damaged.parent.glob(".net*"))
+
+
+def test_format_and_suffix_that_disagree_are_refused(regression_checkpoint, capsys):
+    out = regression_checkpoint.parent / "model.onnx"
+    with pytest.raises(SystemExit) as exit_:
+        main([str(regression_checkpoint), "--format", "torchscript", "-o", str(out)])
+    assert exit_.value.code == 2
+    assert f"--format torchscript writes TorchScript, but -o {out} has the suffix of ONNX files" in (
+        capsys.readouterr().err
+    )
+    assert not out.exists()
+
+
+def test_output_onto_a_folder_is_refused(regression_checkpoint, capsys):
+    folder = regression_checkpoint.parent / "exported"
+    folder.mkdir()
+    with pytest.raises(SystemExit) as exit_:
+        main([str(regression_checkpoint), "--format", "pt2", "-o", str(folder)])
+    assert exit_.value.code == 2
+    assert f"-o {folder} is a folder; give the file to write" in capsys.readouterr().err
+    assert list(folder.iterdir()) == []
+
+
+def test_a_refused_write_is_one_paragraph_and_leaves_no_file(regression_checkpoint, monkeypatch, capsys):
+    """A read-only file system (simulated: the tests may run as root, who writes anywhere)."""
+
+    def read_only(net, example, path):
+        raise OSError(errno.EROFS, "Read-only file system", str(path))
+
+    monkeypatch.setitem(FORMATS, "pt2", dataclasses.replace(FORMATS["pt2"], write=read_only))
+    out = regression_checkpoint.parent / "net.pt2"
+    with pytest.raises(SystemExit) as exit_:
+        main([str(regression_checkpoint), "-o", str(out)])
+    assert exit_.value.code == 1
+    error = capsys.readouterr().err
+    assert f"error: Cannot write {out}: Read-only file system" in error and "Traceback" not in error
+    assert sorted(p.name for p in out.parent.iterdir()) == sorted(
+        p.name for p in regression_checkpoint.parent.glob("*.ckpt")
+    )
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_output_into_a_read_only_folder_is_refused(regression_checkpoint, capsys):
+    folder = regression_checkpoint.parent / "locked"
+    folder.mkdir(mode=0o555)
+    with pytest.raises(SystemExit) as exit_:
+        main([str(regression_checkpoint), "-o", str(folder / "net.pt2")])
+    assert exit_.value.code == 2
+    assert f"cannot write in the folder {folder} (permission denied)" in capsys.readouterr().err

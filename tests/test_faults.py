@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from litzoo.cli import commands
 from litzoo.cli.lightning_cli import cli_main
-from litzoo.faults import AtomicCheckpointIO
+from litzoo.faults import AtomicCheckpointIO, NonFiniteLossGuard
 from litzoo.models import Feedforward
 from litzoo.models.tasks import RegressionTask
 from litzoo.runs.folder import reserve_version
@@ -169,3 +170,67 @@ def test_atomic_checkpoints_get_the_permissions_of_a_plain_save(tmp_path):
         os.umask(old_mask)
     mode = (tmp_path / "last.ckpt").stat().st_mode & 0o777
     assert mode == (tmp_path / "plain").stat().st_mode & 0o777 == 0o644
+
+
+@pytest.mark.parametrize(
+    "options",
+    [["--nan_guard.check_every_n_steps", "0"],
+     ["--nan_guard.check_every_n_steps", "1000", "--last_checkpoint.every_n_epochs", "null",
+      "--last_checkpoint.every_n_train_steps", "1"]],
+    ids=["no-loss-checks", "save-between-loss-checks"],
+)  # fmt: skip
+def test_nan_weights_end_in_the_divergence_error_whatever_the_check_interval(options, in_tmp_dir):
+    """Fewer loss checks never let NaN weights reach a checkpoint or the "Best" line (issue 28)."""
+    net = ["--model.init_args.net", "tests.test_faults.NaNAfter",
+           "--model.init_args.net.init_args.healthy_steps", "9"]  # fmt: skip
+    steps = ["--model.init_args.steps", "null", "--trainer.max_epochs", "5"]
+    with pytest.raises(FloatingPointError, match=r"weights .* are NaN/inf in epoch 2 .*learning rate"):
+        cli_main(["fit", "--config", CONFIG, *TINY, *net, *steps, *options])
+    (run,) = run_folders(in_tmp_dir / "lightning_logs")
+    saved = list((run / "checkpoints").glob("*.ckpt"))
+    assert saved, "nothing was saved before the divergence: the test tests nothing"
+    for ckpt in saved:
+        state = torch.load(ckpt, weights_only=False)
+        assert all(torch.isfinite(v).all() for v in state["state_dict"].values()), ckpt.name
+
+
+def test_a_negative_check_interval_is_one_paragraph():
+    with pytest.raises(ValueError, match=r"check_every_n_steps -1: give 1 or more .* or 0 to check only"):
+        NonFiniteLossGuard(check_every_n_steps=-1)
+
+
+def trained_run(folder: Path) -> Path:
+    """A tiny finished regression run in ``folder``; its run folder."""
+    cli = cli_main(["fit", "--config", CONFIG, *PER_BATCH, *TINY, "--trainer.max_epochs", "2"])
+    return folder / cli.trainer.log_dir
+
+
+def test_a_checkpoint_with_a_nan_weight_is_refused_naming_it(in_tmp_dir):
+    """A bit flip in an exponent makes a weight inf; evaluating it gave a plausible accuracy, silently."""
+    run = trained_run(in_tmp_dir)
+    state = torch.load(run / "checkpoints" / "last.ckpt", weights_only=False)
+    state["state_dict"]["net.layers.1.weight"][3, 5] = float("inf")
+    torch.save(state, in_tmp_dir / "flipped.ckpt")
+    with pytest.raises(ValueError) as raised:
+        cli_main(["test", "--config", CONFIG, *TINY, *QUIET, "--ckpt_path", "flipped.ckpt"])
+    assert str(raised.value).startswith(
+        "Checkpoint flipped.ckpt holds non-finite weights: net.layers.1.weight has 1 NaN/inf of 4,096 values."
+    )
+    assert not (run / "test_0").exists()
+
+
+def test_best_with_a_truncated_last_checkpoint_is_one_paragraph(in_tmp_dir, monkeypatch, capsys):
+    run = trained_run(in_tmp_dir)
+    last = run / "checkpoints" / "last.ckpt"
+    last.write_bytes(last.read_bytes()[: last.stat().st_size // 2])
+    monkeypatch.setattr(
+        sys, "argv", ["litzoo", "test", "--config", CONFIG, *TINY, *QUIET, "--ckpt_path", "best"]
+    )
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_:
+        commands.main()
+    message = capsys.readouterr().err
+    assert exit_.value.code == 1
+    assert message.startswith(f"error: Cannot read checkpoint {last.relative_to(in_tmp_dir)}: ")
+    assert "not a complete Lightning checkpoint" in message
+    assert len(message.strip().splitlines()) == 2, message

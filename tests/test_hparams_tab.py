@@ -15,7 +15,7 @@ import torch
 import yaml
 
 from litzoo.callbacks.compared_hparams import compared_hparams
-from litzoo.callbacks.hparams_table import served_hparams, shown
+from litzoo.callbacks.hparams_table import SHOWN_METRIC_COLUMNS, served_hparams, shown
 from litzoo.callbacks.plain_hparams import plain_hparams
 from litzoo.cli.lightning_cli import cli_main
 from litzoo.dataset_files import write_mnist
@@ -63,12 +63,14 @@ NOT_COLUMNS = (
 
 @pytest.fixture(scope="module")
 def logs(tmp_path_factory) -> Path:
-    """``lightning_logs`` of a short regression fit and a short MNIST fit, run in one folder."""
+    """``lightning_logs`` of a short regression fit and a short MNIST fit, run in one folder, and a test
+    of the MNIST run's best checkpoint (its ``test_0/`` sub-run)."""
     root = tmp_path_factory.mktemp("two_experiments")
     data = ["--data.init_args.data_dir", str(write_mnist(root / "data", n_train=300, n_test=50))]
     with inside(root):
         cli_main([*REGRESSION, *QUIET])
         cli_main([*MNIST, *data, *QUIET])
+        cli_main(["test", *MNIST[1:], *data, *QUIET, "--ckpt_path", "best"])
     return root / "lightning_logs"
 
 
@@ -83,26 +85,43 @@ def test_every_experiment_is_a_row_with_its_hyperparameters_and_best_metric(logs
     assert "val/acc_best" not in regression.metrics and "val/mse_best" not in mnist.metrics
     assert 0 <= mnist.metrics["val/acc_best"] <= 1
     # Each experiment's settings, even those only one of them has.
-    assert regression.hparams["net"] == "Feedforward" and regression.hparams["net/depth"] == 4
+    assert regression.hparams["net"] == "Feedforward" and regression.hparams["net/depth"] == "4"
     assert regression.hparams["net/hidden_sizes"] == "[64, 64, 64]"
     assert regression.hparams["optimizer"] == "Adam" and regression.hparams["optimizer/lr"] == 0.01
     assert regression.hparams["optimizer/weight_decay"] == pytest.approx(1e-5)
-    assert regression.hparams["batch_size"] == 64  # the optimizer's batch: the chunk, not the 2000 loaded
-    assert regression.hparams["seed"] == 137 and regression.hparams["trainer/max_epochs"] == 2
+    assert regression.hparams["batch_size"] == "64"  # the optimizer's batch: the chunk, not the 2000 loaded
+    assert regression.hparams["seed"] == "137" and regression.hparams["trainer/max_epochs"] == "2"
     assert "scheduler" not in regression.hparams and "scheduler_interval" not in regression.hparams
     assert mnist.hparams["net"] == "SimpleCNN" and mnist.hparams["net/channels"] == "[4, 8]"
     assert mnist.hparams["optimizer"] == "SGD" and mnist.hparams["optimizer/momentum"] == 0.9
-    assert mnist.hparams["scheduler"] == "StepLR" and mnist.hparams["scheduler/step_size"] == 1
+    assert mnist.hparams["scheduler"] == "StepLR" and mnist.hparams["scheduler/step_size"] == "1"
     assert (
         mnist.hparams["scheduler/gamma"] == pytest.approx(0.1)
         and mnist.hparams["scheduler_interval"] == "epoch"
     )
-    assert mnist.hparams["batch_size"] == 64 and mnist.hparams["seed"] == 42
+    assert mnist.hparams["batch_size"] == "64" and mnist.hparams["seed"] == "42"
     assert mnist.hparams["label_smoothing"] == 0
     # A bool is served as a bool, which the tab writes true/false (torch's hparams() made it 0/1).
     assert mnist.hparams["net/separable"] is True and shown(mnist.hparams["net/separable"]) == "true"
     assert not set(NOT_COLUMNS) & set(table.hparams), set(NOT_COLUMNS) & set(table.hparams)
     assert not any(name.startswith(("data", "steps", "_")) for name in table.hparams), table.hparams
+
+
+def test_the_best_metric_is_shown_first_and_whole_numbers_as_whole_numbers(logs):
+    """The columns TensorBoard shows before anything is ticked hold each run's best validation value;
+    a seed, a batch size, a depth show as ``42``, not ``42.000``."""
+    table = served_hparams(logs)
+    first_shown = table.metrics[:SHOWN_METRIC_COLUMNS]
+    assert {"best/val/acc", "best/val/mse"} <= set(first_shown), first_shown
+    rows = {session.trial: session for session in table.sessions}
+    regression, mnist = rows["regression/mlp/version_0"], rows["mnist/simple_cnn/version_0"]
+    assert regression.metrics["best/val/mse"] == pytest.approx(regression.metrics["val/mse_best"])
+    assert mnist.metrics["best/val/acc"] == pytest.approx(mnist.metrics["val/acc_best"])
+    assert "best/val/acc" not in regression.metrics and "test_0/best/val/acc" not in table.metrics
+    cells = {name: shown(mnist.hparams[name]) for name in ("seed", "batch_size", "trainer/max_epochs")}
+    assert cells == {"seed": "42", "batch_size": "64", "trainer/max_epochs": "1"}
+    assert shown(regression.hparams["net/depth"]) == "4" and shown(mnist.hparams["net/channels"]) == "[4, 8]"
+    assert shown(mnist.hparams["optimizer/lr"]) == "0.050000"  # a float as the tab writes it
 
 
 def all_keys(value: Any) -> Iterator[str]:

@@ -18,7 +18,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from litzoo.cli.lightning_cli import cli_main
 from litzoo.dataset_files import write_mnist
 from litzoo.faults.interrupt import SIGTERM_EXIT_CODE
-from tests.conftest import CONFIGS, PER_BATCH, QUIET, REPO_ROOT, inside, run_folders
+from tests.conftest import CONFIGS, PER_BATCH, QUIET, REPO_ROOT, inside, run_bounded, run_folders
 
 EPOCHS, INTERRUPTED_EPOCH = 4, 2
 # Several shuffled batches per epoch, several validation batches, and a scheduler whose state must
@@ -83,7 +83,7 @@ def interrupt(
         "--trainer.callbacks.batch=1",
     ]
     environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
-    return subprocess.run(
+    return run_bounded(
         [sys.executable, "-m", "litzoo", "fit", *run, *callback],
         cwd=workdir, env=environment, capture_output=True, text=True, timeout=300,
         preexec_fn=deliverable_sigint,
@@ -189,19 +189,20 @@ def test_requeued_slurm_job_resumes_exactly_from_its_hpc_checkpoint(straight: Pa
         f"--trainer.callbacks.epoch={INTERRUPTED_EPOCH}", "--trainer.callbacks.batch=1",
     ]  # fmt: skip
     command = [sys.executable, "-m", "litzoo", "fit", *RUN, "--trainer.accelerator=cpu"]
-    first = subprocess.run(
-        [*command, *signals], cwd=in_tmp_dir, env=environment, capture_output=True, text=True
+    first = run_bounded(
+        [*command, *signals], cwd=in_tmp_dir, env=environment, capture_output=True, text=True, timeout=300
     )
     assert first.returncode == SIGTERM_EXIT_CODE, first.stderr[-2000:]
     (folder,) = run_folders(in_tmp_dir / "lightning_logs")
     assert (folder / "hpc_ckpt_1.ckpt").is_file(), first.stderr[-2000:]
 
-    requeued = subprocess.run(
+    requeued = run_bounded(
         command,
         cwd=in_tmp_dir,
         env={**environment, "SLURM_RESTART_COUNT": "1"},
         capture_output=True,
         text=True,
+        timeout=300,
     )
     assert requeued.returncode == 0, requeued.stderr[-2000:]
     assert "hpc_ckpt_1.ckpt" in requeued.stderr

@@ -189,3 +189,33 @@ def test_missing_predict_path_is_a_clear_error(lenet_checkpoint, in_tmp_dir):
     assert "predict_path my_digits: no such file or folder" in str(error)
     assert evaluations_of(lenet_checkpoint) == before
     assert all_run_folders(in_tmp_dir) == []
+
+
+# ------------------------------------------------------------------------- pictures with nothing to read
+def test_pictures_with_nothing_to_read_are_named_in_one_warning(in_tmp_dir):
+    """Blank, 1x1 and a float TIFF (0..1, which Pillow reads as black) are predicted, with a warning
+    naming each file and why (issue 28); a drawn digit is not named."""
+    import numpy as np
+
+    from litzoo.datamodules.image_files import read_images
+
+    folder = in_tmp_dir / "odd"
+    folder.mkdir()
+    Image.new("L", (50, 50), 255).save(folder / "blank.png")
+    Image.new("RGB", (1, 1), BLACK).save(folder / "dot.png")
+    pixels = np.ones((100, 100), np.float32)
+    pixels[20:80, 45:55] = 0.0  # a dark "1" on white, as floats
+    Image.fromarray(pixels).save(folder / "float.tif")
+    draw_seven((300, 200)).save(folder / "seven.png")
+    with pytest.warns(UserWarning) as warned:
+        batch = read_images(folder, frame_digit)
+    assert len(batch.files) == 4
+    (message,) = [str(w.message) for w in warned if "nothing to read" in str(w.message)]
+    lines = message.splitlines()
+    assert lines[0].startswith(f"3 picture(s) of predict_path {folder} show nothing to read")
+    assert lines[1:] == [
+        f"  {folder / 'blank.png'} (blank: every pixel is 255)",
+        f"  {folder / 'dot.png'} (1x1 pixels, too small to hold a digit or an object)",
+        f"  {folder / 'float.tif'} (F pixels from 0 to 1 (a float or 16/32-bit image), read as 8-bit grey "
+        "levels 0 to 255, which loses them: save it as an 8-bit PNG or JPEG)",
+    ]

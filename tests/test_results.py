@@ -75,3 +75,24 @@ def test_table_has_one_row_per_config_with_its_figures(table):
         assert cells[3] == f"{EPOCHS} of {recipe}"
         accuracies = torch.tensor([r.test for r in result.runs]) * 100
         assert cells[7] == f"{accuracies.mean():.2f} ± {accuracies.std():.2f}% |"
+
+
+def test_a_failing_config_gets_a_failure_row_and_a_non_zero_exit(in_tmp_dir, capsys):
+    """One config that cannot run leaves the others' table whole, with a row saying what failed (issue 28)."""
+    data = write_mnist(in_tmp_dir / "data", n_train=300, n_test=60)
+    spec = yaml.safe_load((CONFIGS / "mnist" / "mlp.yaml").read_text())
+    spec["model"]["init_args"]["net"]["init_args"]["depth"] = 5
+    broken = in_tmp_dir / "broken.yaml"
+    broken.write_text(yaml.safe_dump(spec))
+    out = in_tmp_dir / "table.md"
+    with pytest.raises(SystemExit) as exit_:
+        results.main(
+            ["--data_dir", str(data), "--configs", str(broken), str(CONFIGS / "mnist" / "mlp.yaml"),
+             "--out", str(out), "--epochs", "1", "--data.init_args.val_size", str(VAL), *QUIET]
+        )  # fmt: skip
+    assert exit_.value.code == 1
+    assert "1 of 2 configs failed" in capsys.readouterr().err
+    rows = [line for line in out.read_text().splitlines() if line.startswith("| `")]
+    assert rows[0].startswith(f"| `{broken}` | failed (seed 42): Feedforward: depth=5 needs exactly")
+    assert rows[0].count("|") == rows[1].count("|") == 9  # the table's 8 columns
+    assert rows[1].startswith("| `configs/mnist/mlp.yaml` | `Feedforward(")

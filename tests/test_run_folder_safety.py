@@ -12,6 +12,7 @@ import pytest
 
 from litzoo.cli.lightning_cli import cli_main
 from litzoo.dataset_files import write_mnist
+from litzoo.runs.folder import experiment_from_configs
 from litzoo.runs.lock import LOCK_FILE, RunFolderBusyError, lock_run_folder
 from tests.conftest import CONFIGS, PER_BATCH, QUIET, REGRESSION, TINY, run_folders
 
@@ -131,3 +132,47 @@ def test_the_lock_of_a_killed_process_is_free(tmp_path: Path):
     holder.wait()
     lock_run_folder(tmp_path).close()
     assert (tmp_path / LOCK_FILE).is_file()
+
+
+@pytest.mark.parametrize(
+    ("name", "cause"),
+    [
+        ("..", "climbs out of the log folder (a '..' component)"),
+        ("../../x", "climbs out of the log folder (a '..' component)"),
+        ("a/../../b", "climbs out of the log folder (a '..' component)"),
+        (".", "has a '.' or an empty component"),
+        ("/tmp/elsewhere", "is an absolute path, outside the log folder"),
+        ("run\x1b[2J", "holds a control character or a byte that is not UTF-8 text"),
+        (
+            b"caf\xe9".decode("utf-8", "surrogateescape"),
+            "holds a control character or a byte that is not UTF-8",
+        ),
+    ],
+    ids=["dotdot", "climbs", "climbs-inside", "dot", "absolute", "control", "not-utf-8"],
+)
+def test_an_experiment_outside_the_log_folder_is_refused(name, cause, in_tmp_dir: Path, capsys):
+    """``--experiment ..`` put version_0 into the working folder; a Latin-1 name ended in "Not a valid
+    subclass of Logger" and a Namespace dump."""
+    with pytest.raises(SystemExit) as exit_:
+        cli_main(["fit", "--config", REGRESSION, *TINY, *QUIET, "--experiment", name])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --experiment ") and err.count("\n") == 1, err
+    assert cause in err and "give a plain name such as lenet5_small, or subfolders such as" in err
+    err.encode("utf-8")  # printable: escapes, not the raw bytes
+    assert sorted(p.name for p in in_tmp_dir.iterdir()) == []  # no lightning_logs/, no version_0/
+
+
+def test_a_name_taken_from_the_config_path_stays_inside(in_tmp_dir: Path, capsys):
+    configs = in_tmp_dir / "configs"
+    configs.mkdir()
+    (configs / "..yaml").write_text(Path(REGRESSION).read_text())
+    with pytest.raises(SystemExit):
+        cli_main(["fit", "--config", "configs/..yaml", *TINY, *QUIET])
+    err = capsys.readouterr().err
+    assert "error: The experiment name ., taken from the path of --config configs/..yaml, has a '.'" in err
+    assert err.rstrip().endswith("with --experiment NAME.")
+    assert run_folders(in_tmp_dir) == [] and not (in_tmp_dir / "lightning_logs").exists()
+    # A path that climbs and comes back names the experiment as the path it reaches.
+    assert experiment_from_configs(["configs/../../elsewhere/configs/mnist/../x.yaml"]) == "x"
+    assert experiment_from_configs(["../configs/mnist/./lenet5.yaml"]) == "mnist/lenet5"

@@ -164,6 +164,18 @@ BAD_SPACES = {
         "data.init_args.batch_size: the config rejects the value",
     ),
     "empty space": ("# nothing to search yet\n", "defines no parameter"),
+    "value the optimizer refuses": (
+        f"{LR}: {{type: float, low: -1.0, high: 1.0}}",
+        f"{LR}: the config rejects the value -1.0 of this distribution (torch.optim.Adam refuses it",
+    ),
+    "value the net refuses": (
+        "model.init_args.net.init_args.depth: {type: int, low: 2, high: 4}",
+        "depth: the config rejects the value 2 of this distribution (Feedforward: depth=2 needs",
+    ),
+    "value fit refuses": (
+        "trainer.max_epochs: {type: int, low: 0, high: 3}",
+        "trainer.max_epochs: the config rejects the value 0 of this distribution (--trainer.max_epochs 0 trains",
+    ),
 }
 
 

@@ -98,7 +98,7 @@ def test_full_disk_names_the_checkpoint_being_written(in_tmp_dir, monkeypatch, c
     assert message.startswith(
         "error: The disk is full while writing lightning_logs/regression/mlp/version_0/"
     )
-    assert ".ckpt: No space left on device" in message
+    assert ".ckpt (No space left on device; the file system mounted at " in message
     assert not list(in_tmp_dir.rglob("*.tmp")), "a temporary checkpoint file was left behind"
 
 

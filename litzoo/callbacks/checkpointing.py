@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 from typing import Any
 
 import lightning as L
@@ -24,6 +25,34 @@ class LastCheckpoint(ModelCheckpoint):
     saved here (the NaN guard and the interrupt handler decide what to keep).
     """
 
+    def on_load_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        """Keep every checkpoint callback's record of its files when the run folder is reached by
+        another path (resumed from another working folder, or the log folder moved).
+
+        ``ModelCheckpoint`` records its files by the path it saved them under and drops the whole
+        record (best score, best files) when its folder's path differs on resume, with a warning: a
+        resumed run would then forget its best and keep a second ``best-*.ckpt``. When the checkpoint
+        resumed from lives in the same run folder (the CLI resumes a run in its own folder), the record
+        is re-rooted under the callback's folder instead, before Lightning hands each callback its state.
+        """
+        if trainer.ckpt_path is None:
+            return
+        resumed = Path(trainer.ckpt_path).resolve()
+        states = checkpoint.get("callbacks") or {}
+        for callback in trainer.checkpoint_callbacks:
+            state = states.get(callback.state_key)
+            if (
+                not isinstance(state, dict)
+                or not callback.dirpath
+                or state.get("dirpath") == callback.dirpath
+            ):
+                continue
+            folder = Path(callback.dirpath)
+            if resumed.is_relative_to(folder.resolve().parent):  # <run>/checkpoints/X or <run>/hpc_ckpt_K
+                states[callback.state_key] = reroot_checkpoint_record(state, folder)
+
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         super().on_train_end(trainer, pl_module)
         # Equal steps mean the final state is on disk already.
@@ -32,6 +61,22 @@ class LastCheckpoint(ModelCheckpoint):
         if trainer.global_step == 0 or last_saved_global_step(self) == trainer.global_step:
             return
         save_unmonitored_checkpoint(self, trainer)
+
+
+def reroot_checkpoint_record(state: dict[str, Any], folder: Path) -> dict[str, Any]:
+    """``ModelCheckpoint``'s ``state`` with every file it records moved under ``folder``."""
+
+    def moved(path: str) -> str:
+        return str(folder / Path(path).name) if path else path
+
+    return {
+        **state,
+        "dirpath": str(folder),
+        "best_model_path": moved(state.get("best_model_path") or ""),
+        "last_model_path": moved(state.get("last_model_path") or ""),
+        "kth_best_model_path": moved(state.get("kth_best_model_path") or ""),
+        "best_k_models": {moved(path): score for path, score in (state.get("best_k_models") or {}).items()},
+    }
 
 
 class PeriodicCheckpoint(ModelCheckpoint):

@@ -15,6 +15,7 @@ from typing_extensions import override
 from litzoo.callbacks.epoch_rows import EPOCH, EpochRows
 from litzoo.callbacks.plain_hparams import PlainHParams
 from litzoo.compat import csv_experiment_keeping_metrics
+from litzoo.runs.resume_journal import supersede_replayed_rows
 
 
 class ResumableCSVLogger(PlainHParams, CSVLogger):
@@ -27,7 +28,7 @@ class ResumableCSVLogger(PlainHParams, CSVLogger):
     per step go to ``metrics_steps.csv`` as well; :mod:`litzoo.callbacks.epoch_rows` says which.
 
     A resumed run's rows go below the existing ones (Lightning's writer deletes the file when it
-    starts), and a column that appears later widens the file. The CLI puts this logger beside the
+    starts), once the rows it replays are superseded, and a column that appears later widens the file. The CLI puts this logger beside the
     TensorBoard logger in the same run folder. Each of Lightning's ``save`` calls (after every
     ``self.log`` group) writes, so ``flush_logs_every_n_steps`` changes nothing. Its ``hparams.yaml``
     is plain YAML (:mod:`litzoo.callbacks.plain_hparams`).
@@ -63,6 +64,7 @@ class ResumableCSVLogger(PlainHParams, CSVLogger):
         if epoch is not None:
             values[EPOCH] = epoch
         if self._rows is None:
+            supersede_replayed_rows(Path(self.log_dir))  # a resume's first rows replace those it replays
             self._rows = EpochRows.in_folder(Path(self.log_dir))
         self._rows.add(values, self._calls if step is None else step)  # no step: the call's number
         self._calls += 1

@@ -21,7 +21,8 @@ under its step, into ``metrics_steps.csv``, one row per step.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Mapping
+import csv
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from litzoo.callbacks.csv_rows import Row, RowsCSV
@@ -65,17 +66,40 @@ class EpochWindow:
         return [{STEP: step, EPOCH: self.epoch, **self._step_values[step]} for step in self._steps[start:]]
 
 
+def tags_with_values(steps_csv: Path) -> set[str]:
+    """The tags with a value in some row of ``steps_csv`` (none when there is no such file)."""
+    if not steps_csv.is_file():
+        return set()
+    with steps_csv.open(newline="") as file:
+        return {
+            tag
+            for row in csv.DictReader(file)
+            for tag, value in row.items()
+            if value and tag not in (STEP, EPOCH, None)
+        }
+
+
 class EpochRows:
     """Turns ``log_metrics`` calls into the rows of two :class:`RowsCSV` files (see the module)."""
 
     @classmethod
     def in_folder(cls, folder: Path) -> EpochRows:
-        """The rows of ``folder/metrics.csv`` and ``folder/metrics_steps.csv``, continuing existing files."""
-        return cls(RowsCSV(folder / METRICS_FILE, (EPOCH, STEP)), RowsCSV(folder / STEPS_FILE, (STEP, EPOCH)))
+        """The rows of ``folder/metrics.csv`` and ``folder/metrics_steps.csv``, continuing existing files.
 
-    def __init__(self, epochs: RowsCSV, steps: RowsCSV) -> None:
+        A resumed run continues knowing which tags are per-step: those with a value in a row that
+        ``metrics_steps.csv`` keeps (read after a resume dropped the rows it replays). An epoch that
+        logs such a tag at one step only (the learning rate at its start) still gets its step row.
+        """
+        steps_csv = folder / STEPS_FILE
+        return cls(
+            RowsCSV(folder / METRICS_FILE, (EPOCH, STEP)),
+            RowsCSV(steps_csv, (STEP, EPOCH)),
+            per_step_tags=tags_with_values(steps_csv),
+        )
+
+    def __init__(self, epochs: RowsCSV, steps: RowsCSV, per_step_tags: Iterable[str] = ()) -> None:
         self._epochs, self._steps = epochs, steps
-        self._per_step_tags: set[str] = set()
+        self._per_step_tags: set[str] = set(per_step_tags)
         self._waiting: list[tuple[int, dict[str, float]]] = []  # callbacks' values not yet in an epoch
         self._window: EpochWindow | None = None
         self._closed: list[EpochWindow] = []  # finished epochs whose rows are not written yet

@@ -9,6 +9,7 @@ So the text shows exactly the runs, columns and values the tab serves, and the t
 from __future__ import annotations
 
 import argparse
+import math
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +29,11 @@ ALL_STATUSES = (
 )
 #: What the dashboard asks for at most (its ``_maxNumHparamsToLoad``).
 HPARAMS_LIMIT = 1000
+#: How many metric columns the dashboard shows before any is ticked: the first five served
+#: (``displayed: i < 5`` in its ``_computeMetrics``).
+SHOWN_METRIC_COLUMNS = 5
+#: Significant digits the dashboard writes every number with (``toPrecision(5)``).
+NUMBER_DIGITS = 5
 
 Value = bool | float | str
 
@@ -102,14 +108,28 @@ def plain_value(value: struct_pb2.Value) -> Value:
 
 
 def shown(value: Value | None) -> str:
-    """A cell as the dashboard writes it: 5 significant digits, ``true``/``false``, blank when absent."""
+    """A cell as the dashboard writes it: numbers to 5 significant digits, ``true``/``false``, text as
+    it is, blank when absent."""
     if value is None:
         return ""
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, float):
-        return f"{value:.5g}"
+        return to_precision(value, NUMBER_DIGITS)
     return value
+
+
+def to_precision(value: float, digits: int) -> str:
+    """JavaScript's ``value.toPrecision(digits)``: ``42.000``, ``0.050000``, ``1.0000e-7``, ``1.2346e+5``."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    mantissa, exponent = f"{value:.{digits - 1}e}".split("e")  # rounded as JavaScript rounds
+    power = int(exponent)
+    if power < -6 or power >= digits:
+        return f"{mantissa}e{'+' if power >= 0 else '-'}{abs(power)}"
+    return f"{value:.{digits - 1 - power}f}"
 
 
 def format_table(table: HParamsTable) -> str:

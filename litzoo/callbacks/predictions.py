@@ -14,6 +14,11 @@ from lightning.pytorch.callbacks import BasePredictionWriter
 from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
 from litzoo.faults.atomic_io import AtomicFile
+from litzoo.faults.predict_interrupt import remove_dead_predict_temporaries
+from litzoo.runs.evaluation import EVALUATION_STAGES
+
+#: An evaluation's folder inside the training run it evaluates (``test_0``, ``predict_3``).
+EVALUATION_FOLDER = re.compile(rf"^({'|'.join(EVALUATION_STAGES)})_\d+$")
 
 
 def probability_column(class_name: str) -> str:
@@ -37,8 +42,9 @@ class PredictionsCSV(BasePredictionWriter):
     and ``target`` (or ``target_<k>``) when the predict batches carry targets. Rows are written as
     batches arrive, so nothing accumulates in memory here, into a temporary file that becomes
     ``<filename>`` when the last batch is written: a ``predictions.csv`` is always complete (a
-    ``predict`` that fails or is killed leaves none). Under DDP each rank writes its own share to
-    ``<stem>.rank<N>.csv``.
+    ``predict`` that fails or is killed leaves none; the temporary file of one killed with ``kill -9``
+    is removed by the next command on the same training run, in :meth:`setup`). Under DDP each rank
+    writes its own share to ``<stem>.rank<N>.csv``.
 
     Args:
         filename: File name inside the run folder; ``null`` turns the writer off.
@@ -50,6 +56,17 @@ class PredictionsCSV(BasePredictionWriter):
         self.path: Path | None = None
         self._file = None
         self._writer: Any = None
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        """Remove what predicts killed with ``kill -9`` left in this training run (their temporary files).
+
+        Done by every command on the run (its evaluations sit in it as ``<stage>_K``), on rank 0.
+        """
+        if trainer.is_global_zero and trainer.log_dir is not None:
+            folder = Path(trainer.log_dir)
+            run = folder.parent if EVALUATION_FOLDER.match(folder.name) else folder
+            for leftover in remove_dead_predict_temporaries(run):
+                rank_zero_info(f"Removed {leftover}, left by a predict that was killed.")
 
     def on_predict_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.filename is None:

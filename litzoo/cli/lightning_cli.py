@@ -14,6 +14,7 @@ import inspect
 import sys
 import typing
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from jsonargparse import Namespace
 from lightning.pytorch import LightningDataModule, Trainer
@@ -51,11 +52,23 @@ from litzoo.faults import (
 )
 from litzoo.faults.debug_runs import keep_no_checkpoints
 from litzoo.faults.option_checks import seed_problem, trainer_option_problem
+from litzoo.faults.predict_interrupt import stopping_predict_on_signals
 from litzoo.faults.requeue import exact_requeue
 from litzoo.models.tasks import TaskModule
 from litzoo.models.tasks.chunked import samples_per_step
 from litzoo.models.tasks.net_checks import CLASSES_ARGUMENT, DATA_ARGUMENTS, SIZE_ATTRIBUTES
-from litzoo.runs.folder import RunConfigSaver
+from litzoo.runs.evaluation import EVALUATION_STAGES
+from litzoo.runs.folder import RunConfigSaver, command_experiment_problem, run_folder_of_checkpoint
+from litzoo.runs.resume_journal import best_files_of
+from litzoo.runs.resume_options import (
+    ApplyOptimizerSettings,
+    asked_model_options,
+    newest_run_config,
+    resume_differences,
+    split_differences,
+)
+from litzoo.runs.resume_options import seed_problem as resume_seed_problem
+from litzoo.runs.resume_safety import consumed_checkpoint_problem
 from litzoo.runs.setup import RunFolder
 from litzoo.sweeps.lr_find import add_lr_find_argument, check_lr_find_request, find_learning_rate
 
@@ -213,6 +226,54 @@ def accepted_arguments(builder: Callable) -> set[str] | None:
     return None if forwarded is None else names | forwarded
 
 
+def recorded_best(trainer: Trainer | None) -> list[str] | None:
+    """The best checkpoint files the trainer's best-checkpoint callback knows (None: none tracked)."""
+    if trainer is None:
+        return None
+    return best_files_of({cb.state_key: cb.state_dict() for cb in trainer.checkpoint_callbacks})
+
+
+def evaluated_checkpoint(command_line: Sequence[str]) -> str | None:
+    """The ``--ckpt_path`` file of a ``validate``/``test``/``predict`` command line (None for others)."""
+    if not any(arg in EVALUATION_STAGES for arg in command_line):
+        return None
+    for index, arg in enumerate(command_line):
+        if arg == "--ckpt_path" and index + 1 < len(command_line):
+            return command_line[index + 1]
+        if arg.startswith("--ckpt_path="):
+            return arg.split("=", 1)[1]
+    return None
+
+
+def with_run_config(command_line: list[str], run_config: Path) -> list[str]:
+    """``command_line`` reading ``run_config`` after its own config files and before its other options:
+    the checkpoint's run decides what an experiment config would (its data settings, say), and the
+    options given on the command line still win."""
+    at = next(i for i, arg in enumerate(command_line) if arg in SUBCOMMANDS) + 1
+    configs, options = split_config_files(command_line[at:])
+    return [*command_line[:at], *configs, "--config", str(run_config), *options]
+
+
+def split_config_files(args: list[str]) -> tuple[list[str], list[str]]:
+    """``args`` as its ``--config``/``-c`` files (each with its flag, in order) and everything else."""
+    configs, options, index = [], [], 0
+    while index < len(args):
+        arg = args[index]
+        if arg in ("--config", "-c") and index + 1 < len(args):
+            configs += args[index : index + 2]
+            index += 2
+            continue
+        (configs if arg.startswith("--config=") else options).append(arg)
+        index += 1
+    return configs, options
+
+
+def run_config_to_read_first(ckpt_path: str | None) -> Path | None:
+    """The config of the run a ``--ckpt_path`` file belongs to (``<run>/checkpoints/X.ckpt``), if it has one."""
+    run = run_folder_of_checkpoint(ckpt_path)
+    return None if run is None else newest_run_config(run)
+
+
 def summarize_the_net(trainer: Trainer) -> None:
     """Put :class:`~litzoo.callbacks.NetSummary` where Lightning put its default model summary.
 
@@ -228,21 +289,25 @@ class LitzooCLI(LightningCLI):
     """LightningCLI with litzoo's defaults: data-derived links, checkpoints, run folders."""
 
     def __init__(self, *args, **kwargs) -> None:
-        """Parse, build and run; a run that fails before its first training step leaves no run folder."""
+        """Parse, build and run; a run that fails before its first training step leaves no run folder
+        (nor does a predict stopped by SIGTERM or Ctrl+C: :mod:`litzoo.faults.predict_interrupt`)."""
         self.run_folder: RunFolder | None = None
         self._checkpoint: dict | None = None
-        try:
-            super().__init__(*args, **kwargs)
-        except BaseException:
-            trainer = getattr(self, "trainer", None)
-            trained = (
-                trainer is not None and trainer.state.fn == TrainerFn.FITTING and trainer.global_step > 0
-            )
-            if self.run_folder is not None:
-                self.run_folder.close(keep=trained)
-            raise
-        if self.subcommand is not None and self.run_folder is not None:  # ran: the folder is complete
-            self.run_folder.close()  # (run=False leaves it to the caller)
+        self._resume_asks: dict[str, object] = {}
+        self._optimizer_changes: dict[str, tuple[object, object]] = {}
+        with stopping_predict_on_signals() as self._stop_predict_on_signals:
+            try:
+                super().__init__(*args, **kwargs)
+            except BaseException:
+                trainer = getattr(self, "trainer", None)
+                trained = (
+                    trainer is not None and trainer.state.fn == TrainerFn.FITTING and trainer.global_step > 0
+                )
+                if self.run_folder is not None:
+                    self.run_folder.close(keep=trained, recorded_best=recorded_best(trainer))
+                raise
+            if self.subcommand is not None and self.run_folder is not None:  # ran: the folder is complete
+                self.run_folder.close(recorded_best=recorded_best(self.trainer))  # (run=False: the caller)
 
     @property
     def command_config(self) -> Namespace:
@@ -295,21 +360,53 @@ class LitzooCLI(LightningCLI):
         would evaluate (and file under this experiment) whatever model the checkpoint holds.
         """
         command_line = sys.argv[1:] if args is None else args
+        run_config = None
         if isinstance(command_line, list | tuple):
             for path in config_paths(command_line):
                 problem = config_file_problem(path)
                 if problem is not None:
                     parser.error(problem)
+            # An evaluation of a run's checkpoint reads the run's config (needed without --config).
+            run_config = run_config_to_read_first(evaluated_checkpoint(command_line))
+            if run_config is not None:
+                args = command_line = with_run_config(list(command_line), run_config)
         super().parse_arguments(parser, args)
         config = self.command_config
         problem = seed_problem(config.get("seed_everything"))  # LightningCLI seeds right after parsing
         if problem is not None:
             parser.error(problem)
+        problem = command_experiment_problem(config)
+        if problem is not None:
+            parser.error(problem)
         if self.config.get("subcommand"):
+            problem = consumed_checkpoint_problem(config.get("ckpt_path"))
+            if problem is not None:
+                raise ValueError(problem)
+            named = config.get("ckpt_path")
             resolve_named_checkpoint(config)
+            if run_config is None and named != config.get("ckpt_path") and self.config.subcommand != "fit":
+                run_config = run_config_to_read_first(config.ckpt_path)  # the run --ckpt_path best|last named
+                if run_config is not None and isinstance(command_line, list | tuple):
+                    resolved = config.ckpt_path
+                    super().parse_arguments(parser, with_run_config(list(command_line), run_config))
+                    config = self.command_config
+                    config.ckpt_path = resolved
+            if run_config is not None:
+                rank_zero_info(f"Reading the run's own config after yours: {run_config}")
             self._checkpoint = check_checkpoint_readable(config.get("ckpt_path"))
             if self._checkpoint is not None:
                 check_checkpoint_matches_config(self._checkpoint, config.get("model"), config.ckpt_path)
+            if self._checkpoint is not None and self.config.subcommand == "fit":
+                self._check_resume_asks(list(command_line or ()), config)
+
+    def _check_resume_asks(self, command_line: list[str], config: Namespace) -> None:
+        """Keep the model options a resume's command line sets, to apply or refuse once the checkpoint's
+        record has replaced the model section (:mod:`litzoo.runs.resume_options`)."""
+        run = run_folder_of_checkpoint(config.ckpt_path)
+        problem = resume_seed_problem(command_line, config.get("seed_everything"), run, config.ckpt_path)
+        if problem is not None:
+            raise ValueError(problem)
+        self._resume_asks = asked_model_options(command_line, config.get("model"))
 
     def before_instantiate_classes(self) -> None:
         """Settle the config: trainer options that cannot work, the default progress bar, chunked
@@ -321,6 +418,13 @@ class LitzooCLI(LightningCLI):
             self.parser.error(problem)
         default_progress_bar(config)
         clip_chunks_like_the_trainer(config)
+        if self.subcommand == "predict":
+            self._stop_predict_on_signals(lambda: self.run_folder and self.run_folder.path)
+        if self._resume_asks:  # the model section is the checkpoint's record now
+            differences = resume_differences(self._resume_asks, config.model)
+            self._optimizer_changes = split_differences(differences, config.ckpt_path)
+            for key in differences:  # the optimizer settings: the task is built (and recorded) with them
+                config[key] = self._resume_asks[key]
         self.run_folder = RunFolder.settle(config, self.subcommand, self._checkpoint)
 
     def instantiate_classes(self) -> None:
@@ -347,6 +451,8 @@ class LitzooCLI(LightningCLI):
         keep_no_checkpoints(trainer, asked=no_checkpoints)
         exact_requeue(trainer)
         summarize_the_net(trainer)
+        if self._optimizer_changes:
+            trainer.callbacks.append(ApplyOptimizerSettings(self._optimizer_changes))
         if trainer.strategy.root_device.type == "cpu":
             batch_size = samples_per_step(self.model, self.datamodule) or 1
             set_cpu_threads(config.get("cpu_threads"), self.model, self.model.input_shape, batch_size)

@@ -23,6 +23,7 @@ from typing import NoReturn
 
 from lightning.pytorch.cli import LightningArgumentParser
 
+from litzoo.cli.config_files import CONFIG_OPTIONS, YamlTooLargeError, bound_yaml_loading
 from litzoo.compat import option_strings, parser_that_failed
 
 PARSER_KEY = re.compile(r'^Parser key "([^"]+)":')
@@ -49,7 +50,30 @@ NOISE = re.compile(
 
 
 class LitzooArgumentParser(LightningArgumentParser):
-    """LightningCLI's parser whose exit on a bad option prints :func:`short_parse_error`'s paragraph."""
+    """LightningCLI's parser whose exit on a bad option prints :func:`short_parse_error`'s paragraph.
+
+    It reads the ``--config`` files of a command line before its other options
+    (:func:`configs_first`), and YAML within bounds (:func:`~litzoo.cli.config_files.bound_yaml_loading`).
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        bound_yaml_loading()
+        super().__init__(*args, **kwargs)
+        self.dispatches_subcommands = False
+
+    def add_subcommands(self, *args, **kwargs):
+        """jsonargparse's; a parser with subcommands leaves the order of options to each subcommand's parser."""
+        self.dispatches_subcommands = True
+        return super().add_subcommands(*args, **kwargs)
+
+    def parse_args(self, args: Sequence[str] | None = None, *rest, **kwargs):
+        """jsonargparse's, with the ``--config`` files first (:func:`configs_first`).
+
+        A subcommand's parser is called with the arguments after the subcommand's name.
+        """
+        if not self.dispatches_subcommands:
+            args = configs_first(sys.argv[1:] if args is None else args)
+        return super().parse_args(args, *rest, **kwargs)
 
     def add_function_arguments(self, function, *args, linked_targets: object = None, **kwargs):
         """jsonargparse's, for a net given as a builder function (``torchvision.models.resnet18``).
@@ -65,11 +89,45 @@ class LitzooArgumentParser(LightningArgumentParser):
 
     def error(self, message: str, ex: Exception | None = None) -> NoReturn:
         parser = parser_that_failed(self, ex)
+        too_large = _yaml_too_large(ex)
+        if too_large is not None:
+            message = str(too_large)
         if not self.exit_on_error:  # a caller that handles the error (the sweep's parse) gets it whole
             super().error(message, ex)
         prog = parser.prog.replace(" [options]", "")
         sys.stderr.write(f"error: {short_parse_error(message, prog, option_strings(parser))}\n")
         self.exit(2)
+
+
+def _yaml_too_large(error: BaseException | None) -> YamlTooLargeError | None:
+    """The refusal of an oversized YAML text inside jsonargparse's wrapping of ``error``, if any."""
+    while error is not None and not isinstance(error, YamlTooLargeError):
+        error = error.__cause__ or error.__context__
+    return error
+
+
+def configs_first(args: Sequence[str]) -> list[str]:
+    """``args`` with each ``--config FILE`` (``-c FILE``, ``--config=FILE``) moved before the other
+    options, the files in their own order, the options in theirs.
+
+    jsonargparse applies arguments in order. An option before the config that picks the class it
+    belongs to fails (``--data.init_args.data_dir x --config configs/mnist/simple_cnn.yaml``:
+    "LightningDataModule has no option 'data_dir'"), and one the config also sets is silently
+    overridden by it (``--trainer.max_epochs 3 --config ...`` trained the config's epochs). Read
+    first, config files are what the command line changes, wherever an option stands on it.
+    """
+    configs: list[str] = []
+    options: list[str] = []
+    index = 0
+    while index < len(args):
+        arg = args[index]
+        if arg in CONFIG_OPTIONS and index + 1 < len(args):
+            configs += args[index : index + 2]
+            index += 2
+            continue
+        (configs if arg.startswith("--config=") else options).append(arg)
+        index += 1
+    return configs + options
 
 
 def short_parse_error(message: str, prog: str = "litzoo fit", options: Sequence[str] = ()) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import tempfile
 from pathlib import Path
@@ -13,6 +14,8 @@ from lightning.fabric.utilities.cloud_io import get_filesystem
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 from lightning.pytorch.strategies import Strategy
 from lightning.pytorch.utilities.rank_zero import rank_zero_debug
+
+from litzoo.faults.os_errors import naming_the_file
 
 TEMP_SUFFIX = ".tmp"
 
@@ -37,13 +40,9 @@ class AtomicCheckpointIO(TorchCheckpointIO):
         target = Path(path)
         saving = AtomicFile(target, binary=True)
         try:
-            torch.save(checkpoint, saving.file)
-            saving.commit()
-        except OSError as error:
-            saving.discard()
-            if error.filename is None:  # a failed write (say, a full disk) names no file: name the target
-                raise OSError(error.errno, error.strerror, str(target)) from error
-            raise
+            with naming_the_file(target):  # torch's zip writer reports a full disk as a RuntimeError
+                torch.save(checkpoint, saving.file)
+                saving.commit()
         except BaseException:
             saving.discard()
             raise
@@ -67,17 +66,30 @@ class AtomicFile:
         self.file = os.fdopen(handle, "wb") if binary else os.fdopen(handle, "w", newline="")
 
     def commit(self) -> None:
-        """Flush and fsync the file, give it the permissions a plain write would, move it into place."""
-        self.file.flush()
-        os.fsync(self.file.fileno())
-        self.file.close()
+        """Flush and fsync the file, give it the permissions a plain write would, move it into place.
+
+        A failure (the last buffered bytes meeting a full disk, say) names ``target``; the caller
+        discards the temporary file.
+        """
+        with naming_the_file(self.target):
+            self.file.flush()
+            os.fsync(self.file.fileno())
+            self.file.close()
         os.chmod(self.temp, DEFAULT_FILE_MODE & ~current_umask())  # mkstemp made it private (0600)
         os.replace(self.temp, self.target)
         _fsync_folder(self.target.parent)
 
     def discard(self) -> None:
-        self.file.close()
-        self.temp.unlink(missing_ok=True)
+        """Close and delete the temporary file, even when closing fails.
+
+        Closing flushes what is still buffered; on a full disk that flush fails too, and the temporary
+        file must go all the same (the error that made the caller discard it is the one to report).
+        """
+        try:
+            with contextlib.suppress(OSError):
+                self.file.close()
+        finally:
+            self.temp.unlink(missing_ok=True)
 
 
 #: What ``open(path, "w")`` asks for before the umask is applied.
@@ -123,30 +135,3 @@ def remove_unfinished_saves(folder: Path) -> list[Path]:
     for leftover in leftovers:
         leftover.unlink(missing_ok=True)
     return leftovers
-
-
-#: How litzoo names its best-by-metric checkpoints (``--checkpoint.filename`` default ``best-{epoch:03d}``).
-BEST_PREFIX = "best-"
-
-
-def remove_unrecorded_best(folder: Path, checkpoint: dict[str, Any]) -> list[Path]:
-    """Delete ``best-*.ckpt`` files in ``folder`` that the resumed ``checkpoint`` does not record; return them.
-
-    A crash between writing a new best file and recording it (or deleting the one it replaces)
-    leaves a file no ``ModelCheckpoint`` state knows: it would never be cleaned up and could be
-    mistaken for the best. A resume replays from the checkpoint's state, which rewrites any best
-    file that state leads to. Only call this while holding the run folder's lock.
-    """
-    recorded = {
-        Path(path).name
-        for state in (checkpoint.get("callbacks") or {}).values()
-        if isinstance(state, dict) and state.get("monitor")
-        for path in [*(state.get("best_k_models") or {}), state.get("best_model_path") or ""]
-        if path
-    }
-    if not recorded:  # no best-model bookkeeping in the checkpoint: nothing to compare with
-        return []
-    orphans = [p for p in sorted(folder.glob(f"{BEST_PREFIX}*.ckpt")) if p.name not in recorded]
-    for orphan in orphans:
-        orphan.unlink(missing_ok=True)
-    return orphans

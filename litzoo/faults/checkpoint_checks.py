@@ -24,7 +24,8 @@ def check_checkpoint_readable(ckpt_path: str | None) -> dict[str, Any] | None:
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: the file is not a complete checkpoint (truncated, or not a checkpoint at all).
+        ValueError: the file is not a complete checkpoint (truncated, or not a checkpoint at all), or
+            a weight in it is NaN/inf (:func:`check_weights_finite`).
     """
     if not ckpt_path or ckpt_path in SPECIAL_CKPT_PATHS or "://" in ckpt_path:
         return None
@@ -38,24 +39,59 @@ def check_checkpoint_readable(ckpt_path: str | None) -> dict[str, Any] | None:
             f"Checkpoint not found: --ckpt_path {ckpt_path} {what}. {hint} "
             "Pass the path of an existing .ckpt file, or drop --ckpt_path to start from scratch."
         )
-    try:
-        # The same loader and defaults Lightning uses to resume; memory-mapped so large files cost little.
-        checkpoint = torch.load(
-            path, map_location="cpu", mmap=True, weights_only=False
-        )  # holds hparams objects
-    except Exception as error:
-        raise ValueError(
-            f"Cannot read checkpoint {ckpt_path}: {type(error).__name__}: {str(error).rstrip('.')}. The file is not a complete "
-            "Lightning checkpoint (truncated by an interrupted copy or download, or not a checkpoint at "
-            "all). Use another checkpoint of the run (last.ckpt, best-*.ckpt or interrupted.ckpt in the same "
-            "folder) or copy the file again."
-        ) from error
+    checkpoint = read_checkpoint(path, ckpt_path)
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise ValueError(
             f"Cannot use checkpoint {ckpt_path}: it holds no 'state_dict', so it is not a Lightning "
             "checkpoint (a bare torch.save of weights?). Pass a .ckpt written by a litzoo run."
         )
+    check_weights_finite(checkpoint, ckpt_path)
     return checkpoint
+
+
+def read_checkpoint(path: Path, shown: str | None = None) -> Any:
+    """``torch.load`` of ``path`` (memory-mapped: cheap), or a ``ValueError`` that says the file is damaged.
+
+    A truncated or foreign file makes torch raise anything from ``OSError`` to ``RuntimeError`` or
+    ``UnpicklingError``; the user needs to hear that the file is incomplete and what to use instead.
+    ``shown`` is how the message names the file (the path as the user gave it).
+    """
+    try:
+        # The same loader and defaults Lightning uses to resume; weights_only=False: holds hparams objects.
+        return torch.load(path, map_location="cpu", mmap=True, weights_only=False)
+    except Exception as error:
+        raise ValueError(
+            f"Cannot read checkpoint {shown or path}: {type(error).__name__}: {str(error).rstrip('.')}. The file is not a complete "
+            "Lightning checkpoint (truncated by an interrupted copy or download, or not a checkpoint at "
+            "all). Use another checkpoint of the run (last.ckpt, best-*.ckpt or interrupted.ckpt in the same "
+            "folder) or copy the file again."
+        ) from error
+
+
+def check_weights_finite(checkpoint: dict[str, Any], ckpt_path: str) -> None:
+    """Raise ``ValueError`` naming the first weight of ``checkpoint`` that holds a NaN or an infinity.
+
+    A diverged run's state or a damaged file (one flipped exponent bit makes a weight inf or NaN)
+    loads without complaint and evaluates to a plausible-looking number. Each tensor is read once from
+    the memory-mapped file: about as long as copying the file. Only the net's weights (``net.*`` of a
+    litzoo task) are checked where there are such: a task's metric states legitimately hold infinities
+    (the best-so-far minimum of ``val/mse_best`` starts at inf).
+    """
+    saved = checkpoint["state_dict"]
+    weights = {name: value for name, value in saved.items() if name.startswith("net.")} or saved
+    for name, value in weights.items():
+        if (
+            isinstance(value, torch.Tensor)
+            and value.is_floating_point()
+            and not bool(torch.isfinite(value).all())
+        ):
+            bad = int((~torch.isfinite(value)).sum())
+            raise ValueError(
+                f"Checkpoint {ckpt_path} holds non-finite weights: {name} has {bad:,} NaN/inf of "
+                f"{value.numel():,} values. It was saved from a diverged run or the file is damaged; "
+                "evaluating or training from it would give meaningless results. Use another checkpoint of "
+                "the run (best-*.ckpt, last.ckpt or interrupted.ckpt in the same folder) or copy the file again."
+            )
 
 
 def check_checkpoint_fits_model(checkpoint: dict[str, Any], model: nn.Module, ckpt_path: str) -> None:

@@ -16,7 +16,7 @@ from lightning.pytorch.trainer.states import TrainerFn, TrainerStatus
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from lightning.pytorch.utilities.rank_zero import rank_zero_warn
 
-from litzoo.compat import checkpoint_contents
+from litzoo.compat import checkpoint_contents, last_saved_global_step
 from litzoo.faults.debug_runs import is_debug_run
 
 INTERRUPTED_CHECKPOINT = "interrupted.ckpt"
@@ -82,6 +82,8 @@ class SaveOnInterrupt(Callback):
         self._copy_seconds = 0.0
         self._copied_at = 0.0
         self._requeue_save = False
+        self._start_step: int | None = None
+        self._promoted = False
 
     @contextlib.contextmanager
     def saving_for_requeue(self) -> Iterator[None]:
@@ -107,6 +109,7 @@ class SaveOnInterrupt(Callback):
 
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._epoch_start = self._next_epoch_start = None
+        self._start_step, self._promoted = None, False
 
     def on_sanity_check_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """A fresh run's first state is taken before its sanity check, which draws from the global RNG:
@@ -115,17 +118,19 @@ class SaveOnInterrupt(Callback):
         self._epoch_start, self._epoch_start_epoch = self._dump(trainer), trainer.current_epoch
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._start_step = trainer.global_step  # a resume's (restored by now), or 0
         if self._epoch_start is None:  # no sanity check (turned off, or a resumed run)
             self._epoch_start, self._epoch_start_epoch = self._dump(trainer), trainer.current_epoch
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """Take the state the next epoch starts from, at the moment Lightning's end-of-epoch checkpoints
-        are taken (its loops restart such a state at the next epoch), after the epoch's validation and
-        the checkpoint callbacks' bookkeeping of it.
+        are taken (its loops restart such a state at the next epoch), after the epoch's validation.
 
         It becomes the one saved on interruption only when the next epoch starts: Lightning logs the
         epoch's training metrics after every ``on_train_epoch_end`` hook, and a resume from a state
-        taken before that logging would never log them.
+        taken before that logging would never log them. The checkpoint callbacks, which Lightning
+        runs after every other callback, save this epoch's best and last only after this hook; their
+        records are taken then (:meth:`on_train_epoch_start`), so the state knows the current best.
         """
         since_copy = time.perf_counter() - self._copied_at
         if trainer.strategy.broadcast(since_copy * self.max_overhead >= self._copy_seconds):
@@ -134,7 +139,18 @@ class SaveOnInterrupt(Callback):
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self._next_epoch_start is not None:
             self._epoch_start, self._next_epoch_start = self._next_epoch_start, None
-            self._epoch_start_epoch = trainer.current_epoch
+            self._epoch_start_epoch, self._promoted = trainer.current_epoch, True
+            states = self._epoch_start.setdefault("callbacks", {})
+            for callback in trainer.checkpoint_callbacks:  # their saves at the end of the last epoch
+                states[callback.state_key] = copy.deepcopy(callback.state_dict())
+
+    def _resume_saved_nothing(self, trainer: L.Trainer) -> bool:
+        """Whether this is a resumed fit that has neither saved a checkpoint nor finished an epoch: the
+        state to save would be the one it resumed from, which its ``--ckpt_path`` file holds already."""
+        if trainer.ckpt_path is None or self._promoted:
+            return False
+        start = self._start_step or 0
+        return not any(last_saved_global_step(callback) > start for callback in trainer.checkpoint_callbacks)
 
     def _dump(self, trainer: L.Trainer) -> dict[str, Any] | None:
         """A copy of the trainer's state (none in a debug run), timed for the next decision."""
@@ -157,6 +173,12 @@ class SaveOnInterrupt(Callback):
         state, epoch = self._epoch_start, self._epoch_start_epoch
         self._epoch_start, self._next_epoch_start = None, None
         if trainer.state.fn != TrainerFn.FITTING:
+            return
+        if self._resume_saved_nothing(trainer):
+            rank_zero_warn(
+                f"Interrupted ({type(exception).__name__}) before this resume saved anything: the run folder is "
+                f"left as it was. To continue, run the same command again (--ckpt_path {trainer.ckpt_path})."
+            )
             return
         if trainer.global_step == 0:
             rank_zero_warn(

@@ -20,19 +20,22 @@ class NonFiniteLossGuard(Callback):
     pass several times over; this guard only reads the loss the step already computed. On CPU that read
     is free; on a GPU it waits for the step to finish (one synchronisation per checked step), which is
     why ``check_every_n_steps`` can thin it out. A NaN spreads into the weights and stays there, so a
-    thinned-out check still catches it, a few steps late. Weights are also checked once per epoch
-    right before validation ends, i.e. before ``ModelCheckpoint`` saves (checkpoint callbacks run
-    after all others), so ``last.ckpt`` and the best checkpoint always hold the last finite state.
+    thinned-out check still catches it, a few steps late. Whatever the setting, the weights are checked
+    at the end of every epoch (right before validation ends, i.e. before ``ModelCheckpoint`` saves, and
+    after the last training batch) and before every checkpoint is written: a run whose weights went
+    NaN/inf ends with this error, never with a "Best" line, and no checkpoint holds such weights.
 
     Args:
-        check_every_n_steps: Check the loss every this many training batches; ``0`` turns the guard off.
+        check_every_n_steps: Check the loss every this many training batches; ``0`` checks no loss and
+            leaves the checks of the weights at each epoch end and each checkpoint (the guard itself
+            cannot be turned off: a diverged run would otherwise report a best score of NaN weights).
     """
 
     def __init__(self, check_every_n_steps: int = 1) -> None:
         if check_every_n_steps < 0:
             raise ValueError(
-                f"NonFiniteLossGuard: check_every_n_steps must be >= 0 (0 turns the guard off), "
-                f"got {check_every_n_steps}."
+                f"--nan_guard.check_every_n_steps {check_every_n_steps}: give 1 or more to check the loss "
+                "every that many training batches, or 0 to check only the weights at each epoch end."
             )
         self.check_every_n_steps = check_every_n_steps
 
@@ -50,12 +53,18 @@ class NonFiniteLossGuard(Callback):
             )
 
     def on_validation_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self.check_every_n_steps and trainer.training and not trainer.sanity_checking:
+        if trainer.training and not trainer.sanity_checking:
             self._check_weights(trainer, pl_module)
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self.check_every_n_steps:
-            self._check_weights(trainer, pl_module)
+        self._check_weights(trainer, pl_module)
+
+    def on_save_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict[str, Any]
+    ) -> None:
+        """Refuse to write NaN/inf weights: a save between two thinned-out loss checks (say
+        ``--last_checkpoint.every_n_train_steps``) would otherwise keep them as the run's last state."""
+        self._check_weights(trainer, pl_module)
 
     @staticmethod
     def _check_weights(trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -63,7 +72,7 @@ class NonFiniteLossGuard(Callback):
         if bad:
             raise FloatingPointError(
                 f"Training diverged: weights {', '.join(bad[:SHOWN_NAMES])}{' ...' if len(bad) > SHOWN_NAMES else ''} are "
-                f"NaN/inf at the end of epoch {trainer.current_epoch} (global step {trainer.global_step}). "
+                f"NaN/inf in epoch {trainer.current_epoch} (global step {trainer.global_step}). "
                 f"{_advice(trainer)}"
             )
 
@@ -81,5 +90,6 @@ def _advice(trainer: L.Trainer) -> str:
     )
     return (
         f"{where} Lower the learning rate (--model.init_args.optimizer.lr) or clip gradients "
-        "(--trainer.gradient_clip_val 1.0), then start again (or resume from a checkpoint with --ckpt_path)."
+        "(--trainer.gradient_clip_val 1.0) and start a new run (no --ckpt_path): the last weights of this "
+        "one may already be too large to train on."
     )

@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
+from litzoo.faults.checkpoint_checks import read_checkpoint
 from litzoo.runs.folder import run_folders
 
 LAST_CHECKPOINT = "last.ckpt"
+#: What a run interrupted by SIGTERM or Ctrl+C saved (:mod:`litzoo.faults.interrupt`).
+INTERRUPTED_CHECKPOINT = "interrupted.ckpt"
 
 
 class CheckpointNotFoundError(FileNotFoundError):
@@ -20,21 +21,39 @@ class CheckpointNotFoundError(FileNotFoundError):
 
 
 def latest_fit_run(experiment_dir: Path) -> Path:
-    """The newest ``version_N`` under ``experiment_dir`` that has ``checkpoints/last.ckpt``.
+    """The experiment's newest training run: the highest ``version_N`` that holds a checkpoint.
 
-    Evaluations are filed inside the training runs (:mod:`litzoo.runs.evaluation`); a ``version_N``
-    without checkpoints (an evaluation filed as a run by litzoo before that, or a fit that failed) is
-    passed over.
+    Evaluations are filed inside the training runs (:mod:`litzoo.runs.evaluation`). The newest
+    ``version_N`` is the run meant even when it has no ``last.ckpt`` yet (interrupted in its first
+    epoch: its ``interrupted.ckpt`` stands in, see :func:`resolve_checkpoint`); when it holds no
+    checkpoint at all, taking an older run instead would continue or evaluate the wrong run, so that
+    is refused, naming both.
     """
-    for run in run_folders(experiment_dir):
-        if (run / "checkpoints" / LAST_CHECKPOINT).is_file():
-            return run
-    raise CheckpointNotFoundError(
-        f"No training run with checkpoints under {experiment_dir}: there is no "
-        f"version_N/checkpoints/{LAST_CHECKPOINT} there. Train first (python scripts/train.py fit "
-        "--config ...), pass the experiment of that run with --experiment NAME, or give the checkpoint "
-        "file itself: --ckpt_path lightning_logs/<experiment>/version_N/checkpoints/<file>.ckpt."
-    )
+    runs = run_folders(experiment_dir)
+    holding = [run for run in runs if _run_checkpoint(run) is not None]
+    if not holding:
+        raise CheckpointNotFoundError(
+            f"No training run with checkpoints under {experiment_dir}: there is no "
+            f"version_N/checkpoints/{LAST_CHECKPOINT} there. Train first (python scripts/train.py fit "
+            "--config ...), pass the experiment of that run with --experiment NAME, or give the checkpoint "
+            "file itself: --ckpt_path lightning_logs/<experiment>/version_N/checkpoints/<file>.ckpt."
+        )
+    if holding[0] != runs[0]:
+        raise CheckpointNotFoundError(
+            f"The newest run of this experiment, {runs[0]}, holds no checkpoint (it stopped before saving one, "
+            f"or is still starting), so 'best' and 'last' do not name a file of it; the run before it, "
+            f"{holding[0]}, has {_run_checkpoint(holding[0]).name}. Name the checkpoint you mean: --ckpt_path "
+            f"{_run_checkpoint(holding[0])}; or remove {runs[0]} if it holds nothing you need."
+        )
+    return runs[0]
+
+
+def _run_checkpoint(run: Path) -> Path | None:
+    """The checkpoint that stands for a run's latest state: ``last.ckpt``, else ``interrupted.ckpt``."""
+    for name in (LAST_CHECKPOINT, INTERRUPTED_CHECKPOINT):
+        if (run / "checkpoints" / name).is_file():
+            return run / "checkpoints" / name
+    return None
 
 
 def best_checkpoint(run: Path) -> Path:
@@ -42,8 +61,8 @@ def best_checkpoint(run: Path) -> Path:
 
     Only the file name is taken from the record (the stored path is relative to wherever training ran).
     """
-    last = run / "checkpoints" / LAST_CHECKPOINT
-    state = torch.load(last, map_location="cpu", weights_only=False)
+    last = _run_checkpoint(run)
+    state = read_checkpoint(last)
     recorded = [
         s["best_model_path"]
         for s in state.get("callbacks", {}).values()
@@ -62,4 +81,4 @@ def best_checkpoint(run: Path) -> Path:
 def resolve_checkpoint(which: str, experiment_dir: Path) -> Path:
     """``"last"`` or ``"best"`` -> that checkpoint of the experiment's latest training run."""
     run = latest_fit_run(experiment_dir)
-    return run / "checkpoints" / LAST_CHECKPOINT if which == "last" else best_checkpoint(run)
+    return _run_checkpoint(run) if which == "last" else best_checkpoint(run)

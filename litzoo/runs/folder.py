@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -37,15 +38,68 @@ def experiment_from_configs(config_paths: Iterable[os.PathLike | str] | None) ->
 
     Presets (files in a folder of :data:`PRESET_FOLDERS`) only say where, how fast or on which copy of
     the data a run goes, not what it trains, so they never name the experiment; the last other config
-    does. Without any config it is called ``default``.
+    does. Without any config it is called ``default``. The path is normalized first, so that
+    ``configs/../../x.yaml`` gives ``x``, not a name that climbs out of the log folder.
     """
-    candidates = [Path(str(p)) for p in config_paths or [] if is_experiment_config(p)]
+    candidates = [Path(os.path.normpath(str(p))) for p in config_paths or [] if is_experiment_config(p)]
     if not candidates:
         return "default"
     path = candidates[-1].with_suffix("")
     parts = path.parts
     parts = parts[len(parts) - parts[::-1].index("configs") :] if "configs" in parts else parts[-1:]
     return "/".join(parts)
+
+
+def experiment_problem(name: str, derived_from: str | None = None) -> str | None:
+    """Why ``name`` cannot be an experiment, a folder inside the log folder, or None if it can.
+
+    The run folder is ``<save_dir>/<name>/version_N``, so an absolute name or a ``..`` component
+    would put it elsewhere (``--experiment ..``: into the working folder), and ``.`` or an empty
+    component would make one folder go by several names; a control character or a byte that is not
+    UTF-8 (Python keeps it as a lone surrogate) cannot be written into the loggers' YAML and CSV
+    files. ``derived_from`` is the ``--config`` path a derived name comes from.
+    """
+    parts = name.split("/")
+    if name.startswith("/"):
+        cause = "is an absolute path, outside the log folder"
+    elif ".." in parts:
+        cause = "climbs out of the log folder (a '..' component)"
+    elif "." in parts or "" in parts:
+        cause = "has a '.' or an empty component (a leading, doubled or trailing '/')"
+    elif any(unicodedata.category(char) in ("Cc", "Cs") for char in name):
+        cause = "holds a control character or a byte that is not UTF-8 text"
+    elif any(len(part.encode()) > 255 for part in parts):
+        cause = "has a component longer than the 255 bytes a folder name may have"
+    else:
+        return None
+    allowed = (
+        "An experiment is a folder inside the log folder (lightning_logs/ by default): give a plain name "
+        "such as lenet5_small, or subfolders such as mnist/lenet5_small"
+    )
+    if derived_from is None:
+        return f"--experiment {shown_name(name)} {cause}. {allowed}."
+    return (
+        f"The experiment name {shown_name(name)}, taken from the path of --config {shown_name(derived_from)}, "
+        f"{cause}. {allowed}, with --experiment NAME."
+    )
+
+
+def command_experiment_problem(config: Namespace) -> str | None:
+    """:func:`experiment_problem` of a parsed command's experiment, given or taken from its ``--config``."""
+    if config.get("experiment"):
+        return experiment_problem(config.experiment)
+    paths = [str(p) for p in config.get("config") or [] if is_experiment_config(p)]
+    return experiment_problem(experiment_from_configs(paths), paths[-1]) if paths else None
+
+
+def shown_name(text: str) -> str:
+    """``text`` printable on one line: control characters and undecodable bytes as escapes (``\\x1b``, ``\\xff``)."""
+    return "".join(
+        char.encode("utf-8", "surrogateescape").decode("latin-1").encode("unicode_escape").decode("ascii")
+        if unicodedata.category(char) in ("Cc", "Cs")
+        else char
+        for char in text
+    )
 
 
 def reserve_folder(parent: Path, prefix: str) -> Path:

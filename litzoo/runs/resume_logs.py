@@ -1,18 +1,18 @@
-"""A resumed run logs each step once: what the interrupted run logged past its checkpoint is dropped.
+"""A resumed run logs each step once: TensorBoard hides what the interrupted run logged past its checkpoint.
 
 A run resumes from a checkpoint's global step ``G`` and logs every step from ``G`` on again (the
 replayed epoch of ``interrupted.ckpt``, or whatever a crashed run did after its ``last.ckpt``), so
 values logged at steps ``>= G`` before the resume would appear twice, the earlier ones from a run
-that no longer exists. ``metrics.csv`` and ``metrics_steps.csv`` lose those rows (an epoch's row has
-the epoch's last step); TensorBoard gets ``purge_step=G``, with which its writer marks the restart
-and TensorBoard hides the older events at those steps. That marker works only in a file TensorBoard
-reads after the older ones, and it reads a folder's event files in name order; see
+that no longer exists. ``metrics.csv`` and ``metrics_steps.csv`` lose those rows when the resumed run
+writes its first rows (:func:`litzoo.runs.resume_journal.supersede_replayed_rows`, which keeps the old
+files); TensorBoard gets ``purge_step=G``, with which its writer marks the restart and TensorBoard hides
+the older events at those steps (they stay in the older events file). That marker works only in a
+file TensorBoard reads after the older ones, and it reads a folder's event files in name order; see
 :func:`wait_for_a_later_events_file`.
 """
 
 from __future__ import annotations
 
-import csv
 import re
 import time
 from pathlib import Path
@@ -21,31 +21,11 @@ from typing import Any
 import torch
 from jsonargparse import Namespace
 
-from litzoo.callbacks.csv_rows import replace_csv
-from litzoo.callbacks.epoch_rows import METRICS_FILE, STEPS_FILE
-
 #: Lightning's SLURM requeue checkpoints, ``hpc_ckpt_<K>.ckpt``: a requeued job resumes from the highest K.
 HPC_CHECKPOINT = re.compile(r"^hpc_ckpt_(\d+)\.ckpt$")
 TENSORBOARD_LOGGER = "TensorBoardLogger"
 #: TensorBoard's event files, ``events.out.tfevents.<second created>.<host>.<pid>.<n>``.
 EVENTS_FILE = re.compile(r"^events\.out\.tfevents\.(\d+)\.")
-
-
-def drop_rows_from_step(metrics_csv: Path, step: int) -> int:
-    """Rewrite ``metrics_csv`` without its rows logged at ``step`` or later; return how many went.
-
-    The file is replaced atomically (a temporary file beside it, then ``os.replace``).
-    """
-    if not metrics_csv.is_file():
-        return 0
-    with metrics_csv.open(newline="") as file:
-        reader = csv.DictReader(file)
-        header, rows = reader.fieldnames or [], list(reader)
-    kept = [row for row in rows if not row.get("step") or int(float(row["step"])) < step]
-    if len(kept) == len(rows):
-        return 0
-    replace_csv(metrics_csv, header, kept)
-    return len(rows) - len(kept)
 
 
 def wait_for_a_later_events_file(run_dir: Path) -> None:
@@ -67,10 +47,8 @@ def wait_for_a_later_events_file(run_dir: Path) -> None:
         time.sleep(max(0.0, max(created) + 1 - time.time()))
 
 
-def log_each_step_once(run_dir: Path, loggers: list[Namespace], resumed_step: int) -> None:
-    """Prepare the run folder and logger configs of a run that resumes at global step ``resumed_step``."""
-    for name in (METRICS_FILE, STEPS_FILE):
-        drop_rows_from_step(run_dir / name, resumed_step)
+def purge_replayed_events(run_dir: Path, loggers: list[Namespace], resumed_step: int) -> None:
+    """Make the TensorBoard loggers of a run resuming at global step ``resumed_step`` mark the restart."""
     for logger in loggers:
         if logger.class_path.endswith(TENSORBOARD_LOGGER) and logger.init_args.get("purge_step") is None:
             logger.init_args.purge_step = resumed_step

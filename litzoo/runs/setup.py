@@ -6,7 +6,8 @@ logging into ``<run>``, and a requeued SLURM job, which continues the run whose 
 resumes from. ``validate``, ``test`` and ``predict`` reserve a ``<stage>_K`` folder inside the
 training run they evaluate (:mod:`litzoo.runs.evaluation`). Only rank 0 reserves; other ranks learn
 the folder from it through Lightning's broadcast of ``trainer.log_dir``. Rank 0 locks the folder for
-the run (:mod:`litzoo.runs.lock`), then removes what a crashed save left there.
+the run (:mod:`litzoo.runs.lock`), then removes what a crashed save left there, and a resume records
+the folder as it was (:mod:`litzoo.runs.resume_journal`) so that it changes nothing until it has saved.
 """
 
 from __future__ import annotations
@@ -15,9 +16,11 @@ from pathlib import Path
 from typing import IO, Any
 
 from jsonargparse import Namespace
+from lightning.pytorch.utilities.rank_zero import rank_zero_info
 
 from litzoo.cli.monitoring import DEFAULT_SAVE_DIR
-from litzoo.faults.atomic_io import remove_unfinished_saves, remove_unrecorded_best
+from litzoo.faults.atomic_io import remove_unfinished_saves
+from litzoo.runs import resume_journal
 from litzoo.runs.evaluation import EVALUATION_STAGES, reserve_evaluation_folder, results_line
 from litzoo.runs.folder import (
     experiment_from_configs,
@@ -31,7 +34,8 @@ from litzoo.runs.folder import (
     version_number,
 )
 from litzoo.runs.lock import lock_run_folder
-from litzoo.runs.resume_logs import log_each_step_once, resumed_global_step
+from litzoo.runs.resume_logs import purge_replayed_events, resumed_global_step
+from litzoo.runs.resume_safety import check_resumable
 
 
 class RunFolder:
@@ -92,11 +96,14 @@ class RunFolder:
             lock = lock_run_folder(path)  # refuses a folder another process writes
             remove_unfinished_saves(path / "checkpoints")
             remove_unfinished_saves(path)
-            if resumed is not None and checkpoint is not None:
-                remove_unrecorded_best(path / "checkpoints", checkpoint)
+            if resume_journal.recover(path) is not None:
+                rank_zero_info(f"Finished the resume of {path} that an earlier process left unfinished.")
+            if resumed is not None:
+                check_resumable(Path(config.ckpt_path), checkpoint, path)
             resumed_step = resumed_global_step(checkpoint if resumed is not None else None, requeued)
             if resumed_step is not None:
-                log_each_step_once(path, loggers, resumed_step)
+                resume_journal.begin(path, resumed_step, config.get("ckpt_path"))
+                purge_replayed_events(path, loggers, resumed_step)
         run = cls(path, reserved, save_dir, lock)
         run.point_loggers(config, loggers, subcommand)
         return run
@@ -120,8 +127,16 @@ class RunFolder:
             # without a logger, also where it puts checkpoints/ and the CLI config.yaml.
             config.trainer.default_root_dir = str(self.path or self.save_dir / config.experiment)
 
-    def close(self, keep: bool = True) -> None:
-        """Unlock the folder; with ``keep=False``, also remove a folder this command reserved."""
+    def close(self, keep: bool = True, recorded_best: list[str] | None = None) -> None:
+        """End a resume's record, unlock the folder; with ``keep=False``, also remove a folder this
+        command reserved.
+
+        A resume that saved no checkpoint is rolled back, one that did is finished, moving what it
+        superseded aside (:func:`litzoo.runs.resume_journal.end`; ``recorded_best``: the best files the
+        run's best-checkpoint callback knows, the others among them are superseded).
+        """
+        if self._lock is not None and self.path is not None:
+            resume_journal.end(self.path, recorded_best)
         if self._lock is not None:
             self._lock.close()
             self._lock = None

@@ -25,7 +25,7 @@ from typing import Any
 
 import optuna
 import yaml
-from jsonargparse import Namespace
+from jsonargparse import ArgumentError, Namespace
 from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
 
 #: What each ``type`` takes: (required fields, optional fields).
@@ -174,21 +174,24 @@ def check_keys(space: Sequence[Parameter], path: Path, config: Namespace, config
         )
 
 
-def check_values(space: Sequence[Parameter], path: Path, parse: Callable[[list[str]], object]) -> None:
-    """The config must accept every bound and every choice; ``parse`` parses extra CLI options.
+def check_values(space: Sequence[Parameter], path: Path, build: Callable[[list[str]], object]) -> None:
+    """The config must accept every bound and every choice; ``build`` parses extra CLI options and builds
+    what a trial builds first (data, task, optimizer), raising ValueError for a value refused on the way.
 
-    One parse per corner (all options at their low bounds, all at their high bounds / i-th
-    choices); only when one fails are the options parsed one by one to name the culprit.
+    One build per corner (all options at their low bounds, all at their high bounds / i-th
+    choices); only when one fails are the options built one by one to name the culprit. A value
+    that only a class refuses (a negative learning rate, which is a float) is found here, before the
+    first trial, instead of ending the sweep in the trial that draws it.
     """
     for index in range(max(len(p.corners()) for p in space)):
         overrides = [p.override(p.corners()[min(index, len(p.corners()) - 1)]) for p in space]
         try:
-            parse(overrides)
+            build(overrides)
         except ValueError as combined:
             for parameter in space:
                 for value in parameter.corners():
                     try:
-                        parse([parameter.override(value)])
+                        build([parameter.override(value)])
                     except ValueError as error:
                         raise ValueError(
                             f"--space {path}: {parameter.key}: the config rejects the value {parameter.text(value)} "
@@ -202,8 +205,10 @@ def check_values(space: Sequence[Parameter], path: Path, parse: Callable[[list[s
 
 
 def parser_reason(error: ValueError) -> str:
-    """The line of a jsonargparse error that says what is wrong (its message nests every union member)."""
-    lines = [line.strip() for line in str(error.__cause__ or error).splitlines() if line.strip()]
+    """What is wrong, in one line: a parser error's line that says so (jsonargparse's message nests every
+    union member), or the message of a class that refused a value."""
+    cause = error.__cause__ if isinstance(error.__cause__, ArgumentError) else error
+    lines = [line.strip() for line in str(cause).splitlines() if line.strip()]
     for before, line in itertools.pairwise(lines):
         if before.startswith("Parser key") and line.startswith("Expected"):
             return f"{before} {line}"

@@ -16,7 +16,9 @@ needed any more ends at once, failed and marked :data:`SURPLUS`, and never train
 
 from __future__ import annotations
 
+import json
 import random
+import sqlite3
 import time
 import warnings
 from collections.abc import Sequence
@@ -81,13 +83,51 @@ def open_storage(storage: str, heartbeat: int) -> BaseStorage:
                 "Install it (pip install psycopg2-binary for PostgreSQL, PyMySQL for MySQL)."
             ) from error
         except sqlalchemy.exc.SQLAlchemyError as error:
+            if storage_damage(error) is not None:
+                raise  # a damaged file stays damaged, retried or not; the sweep names it
             if attempt == OPEN_ATTEMPTS - 1:
+                check = (
+                    "that the file and its folder can be read and written"
+                    if url.get_backend_name() == "sqlite"
+                    else "the URL and that the database server is reachable"
+                )
                 raise ValueError(
                     f"--storage {storage}: cannot open the database ({' '.join(str(error).split()[:40])}). "
-                    "Check the URL and that the database server is reachable."
+                    f"Check {check}."
                 ) from error
             time.sleep(random.uniform(0.2, 1.0))
     raise AssertionError("unreachable")
+
+
+def storage_file(storage: str) -> Path | None:
+    """The local file ``--storage`` keeps the study in: a SQLite database or a journal; None for a server."""
+    if not has_heartbeat(storage):
+        return Path(storage)
+    try:
+        url = sqlalchemy.engine.make_url(storage)
+    except sqlalchemy.exc.ArgumentError:
+        return None  # open_storage says what is wrong with the URL
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database)
+
+
+def storage_damage(error: BaseException | None) -> str | None:
+    """What is wrong with a storage file whose reading raised ``error`` (or what caused it); None when
+    the error is not about the file's content (a lock, a permission, a server).
+
+    SQLite reports a file that is not a database, or one whose pages are damaged, as a plain
+    ``sqlite3.DatabaseError`` ("file is not a database", "database disk image is malformed"); its
+    subclasses are other troubles (a lock is an ``OperationalError``, a race of workers creating the
+    tables an ``IntegrityError``). A journal line that is not JSON text is a damaged journal.
+    """
+    while error is not None:
+        if type(error) is sqlite3.DatabaseError:
+            return f"not a valid SQLite database ({error})"
+        if isinstance(error, json.JSONDecodeError | UnicodeDecodeError):  # json.loads of bytes decodes first
+            return f"not a valid Optuna journal (a line is not a journal entry: {error})"
+        error = error.__cause__ or error.__context__
+    return None
 
 
 def fail_stale_trials(study: optuna.Study) -> None:

@@ -12,6 +12,10 @@ logs into its own run folder under ``lightning_logs/<experiment>/sweep-<study>/`
 study's storage, ``trials.csv`` and ``best.yaml``. Optuna's TPE sampler draws the values and its
 median pruner stops trials whose ``val/<metric>`` falls behind, through optuna-integration's
 Lightning pruning callback. Any number of workers, started the same way, share one study.
+
+Before the first trial the sweep builds what a trial builds first at every bound and choice of the
+space (:func:`~litzoo.sweeps.search_space.check_values`), and refuses a storage that no longer holds
+the trials its folder's ``trials.csv``/``best.yaml`` record (:mod:`litzoo.sweeps.record`).
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from optuna.trial import FrozenTrial, TrialState
 from optuna_integration.pytorch_lightning import PyTorchLightningPruningCallback
 
 from litzoo.cli.lightning_cli import cli_main
-from litzoo.cli.user_errors import USER_ERRORS, exit_with_user_error
+from litzoo.cli.user_errors import USER_ERRORS, exit_with_user_error, root_cause
 from litzoo.models.tasks import TaskModule
 from litzoo.runs.folder import experiment_from_configs, file_loggers
 from litzoo.sweeps.lr_find import LR_KEY
@@ -49,7 +53,8 @@ from litzoo.sweeps.outputs import (
     trials_table,
     write_atomically,
 )
-from litzoo.sweeps.parsed_config import parse_fit_config
+from litzoo.sweeps.parsed_config import build_fit_config, parse_fit_config
+from litzoo.sweeps.record import check_storage_file, check_storage_holds_record, damage_named
 from litzoo.sweeps.search_space import Parameter, check_keys, check_values, load_space
 from litzoo.sweeps.study import (
     FINISHED,
@@ -158,7 +163,7 @@ def plan(argv: Sequence[str]) -> Sweep:
             "finder suggests in every trial. Search the rate or find it, not both."
         )
     fit_args = [*fit_args, *single_device(config)]
-    check_values(space, options.space, lambda overrides: parse_fit_config([*fit_args, *overrides]))
+    check_values(space, options.space, lambda overrides: build_fit_config([*fit_args, *overrides]))
     task = pydoc.locate(config.model.class_path)
     if not (isinstance(task, type) and issubclass(task, TaskModule)):
         raise ValueError(
@@ -259,6 +264,8 @@ class Worker:
         except FloatingPointError as error:  # the NaN guard stopped a diverging run: an unpromising one
             trial.set_user_attr(DIVERGED, " ".join(str(error).split()))
             raise optuna.TrialPruned("the loss diverged") from error
+        except USER_ERRORS as error:  # a value the checks before the first trial could not foresee
+            raise self.trial_failed(trial, error) from error
         best = cli.trainer.callback_metrics.get(f"{self.sweep.monitor}_best")
         if best is None:
             raise ValueError(
@@ -266,6 +273,21 @@ class Worker:
                 "trainer.limit_val_batches and trainer.check_val_every_n_epoch against trainer.max_epochs."
             )
         return float(best)
+
+    def trial_failed(self, trial: optuna.Trial, error: BaseException) -> ValueError:
+        """The paragraph that stops the sweep when a trial fails on bad input: which trial, with which values.
+
+        The checks before the first trial build each bound and choice, not every value between them
+        or every combination; whatever they miss still names its trial and values here. A study
+        keeps its space, so a narrower space is a new study.
+        """
+        drawn = [p.override(trial.params[p.key]) for p in self.sweep.space if p.key in trial.params]
+        return ValueError(
+            f"Trial {trial.number} of sweep {self.sweep.study} failed with {' '.join(drawn)}: "
+            f"{' '.join(str(root_cause(error)).split())} The sweep stops; the trial is recorded as failed and "
+            "does not count. A drawn value the config refuses needs a narrower space, in a new study "
+            "(--study NEW_NAME); any other cause, fix it and rerun the command."
+        )
 
     def after_trial(self, study: optuna.Study, trial: FrozenTrial) -> None:
         if trial.user_attrs.get(SURPLUS):
@@ -352,8 +374,11 @@ def run(sweep: Sweep) -> None:
         "space": {p.key: repr(p.distribution) for p in sweep.space},
         "direction": sweep.direction,
     }
-    storage = open_storage(sweep.storage, sweep.heartbeat)
-    study = open_study(sweep.study, storage, sweep.direction, sweep.seed, identity)
+    with damage_named(sweep.folder, sweep.storage):  # nothing in the folder changes before these checks
+        check_storage_file(sweep.folder, sweep.storage)
+        storage = open_storage(sweep.storage, sweep.heartbeat)
+        check_storage_holds_record(sweep.folder, sweep.storage, storage, sweep.study)
+        study = open_study(sweep.study, storage, sweep.direction, sweep.seed, identity)
     sweep.folder.mkdir(parents=True, exist_ok=True)
     done = sum(t.state in FINISHED for t in study.get_trials(deepcopy=False))
     print(
@@ -379,7 +404,8 @@ def main(argv: Sequence[str]) -> None:
     """``litzoo sweep`` / ``python scripts/sweep.py``: bad input exits with status 2 before anything is written."""
     with args_warning_hidden():
         try:
-            sweep = plan(argv)
+            with lightning_info_hidden():  # the checks parse and build the config: no "Seed set" lines
+                sweep = plan(argv)
         except USER_ERRORS as error:
             exit_with_user_error(error, code=2)
         try:
