@@ -92,6 +92,8 @@ def run_bounded(
     rank it launched lives on, waiting for its peer up to torch's 30-minute rendezvous timeout.
     On a timeout this raises ``subprocess.TimeoutExpired``, as ``subprocess.run`` does.
     """
+    if popen_options.pop("capture_output", False):
+        popen_options |= {"stdout": subprocess.PIPE, "stderr": subprocess.PIPE}
     with subprocess.Popen(command, start_new_session=True, **popen_options) as process:
         try:
             stdout, stderr = process.communicate(timeout=timeout)

@@ -9,13 +9,17 @@ number of outputs) are linked from the datamodule into the net, so no config rep
 
 from __future__ import annotations
 
+import atexit
 import importlib
 import inspect
+import shutil
 import sys
+import tempfile
 import typing
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+import yaml
 from jsonargparse import Namespace
 from lightning.pytorch import LightningDataModule, Trainer
 from lightning.pytorch.callbacks import Callback, ModelCheckpoint, ModelSummary, RichModelSummary
@@ -245,13 +249,34 @@ def evaluated_checkpoint(command_line: Sequence[str]) -> str | None:
     return None
 
 
-def with_run_config(command_line: list[str], run_config: Path) -> list[str]:
-    """``command_line`` reading ``run_config`` after its own config files and before its other options:
-    the checkpoint's run decides what an experiment config would (its data settings, say), and the
-    options given on the command line still win."""
+def with_run_config(command_line: list[str], run_config: Path, folder: Path) -> list[str]:
+    """``command_line`` reading the model and data sections of the checkpoint's ``run_config`` first, and
+    its data section again after the command's own config files: an experiment config (with its default
+    ``data_dir``, say) then describes the model and trainer, while the data the run was trained on stays,
+    unless the configs choose another datamodule. Options given on the command line still win. The
+    sections go through files in ``folder``: config files are read before options, wherever they stand.
+    The run's trainer settings (its logger's version, its folder) are not taken: they are the fit's."""
     at = next(i for i, arg in enumerate(command_line) if arg in SUBCOMMANDS) + 1
     configs, options = split_config_files(command_line[at:])
-    return [*command_line[:at], *configs, "--config", str(run_config), *options]
+    recorded = yaml.safe_load(run_config.read_text()) or {}
+    run_data = recorded.get("data")
+    first = folder / "run_model_and_data.yaml"
+    first.write_text(yaml.safe_dump({key: recorded[key] for key in ("model", "data") if key in recorded}))
+    chosen = [name for name in map(data_class_of, config_paths(configs)) if name is not None]
+    again = []
+    if isinstance(run_data, dict) and chosen and chosen[-1] == run_data.get("class_path"):
+        (folder / "run_data.yaml").write_text(yaml.safe_dump({"data": run_data}))
+        again = ["--config", str(folder / "run_data.yaml")]
+    return [*command_line[:at], "--config", str(first), *configs, *again, *options]
+
+
+def data_class_of(config_path: str) -> str | None:
+    """The datamodule class a config file chooses (None: it chooses none, or is not a readable file)."""
+    try:
+        data = (yaml.safe_load(Path(config_path).read_text()) or {}).get("data")
+    except (OSError, ValueError, yaml.YAMLError, AttributeError):
+        return None
+    return data.get("class_path") if isinstance(data, dict) else None
 
 
 def split_config_files(args: list[str]) -> tuple[list[str], list[str]]:
@@ -369,7 +394,7 @@ class LitzooCLI(LightningCLI):
             # An evaluation of a run's checkpoint reads the run's config (needed without --config).
             run_config = run_config_to_read_first(evaluated_checkpoint(command_line))
             if run_config is not None:
-                args = command_line = with_run_config(list(command_line), run_config)
+                args = command_line = with_run_config(list(command_line), run_config, self._run_sections())
         super().parse_arguments(parser, args)
         config = self.command_config
         problem = seed_problem(config.get("seed_everything"))  # LightningCLI seeds right after parsing
@@ -388,16 +413,25 @@ class LitzooCLI(LightningCLI):
                 run_config = run_config_to_read_first(config.ckpt_path)  # the run --ckpt_path best|last named
                 if run_config is not None and isinstance(command_line, list | tuple):
                     resolved = config.ckpt_path
-                    super().parse_arguments(parser, with_run_config(list(command_line), run_config))
+                    sections = self._run_sections()
+                    super().parse_arguments(parser, with_run_config(list(command_line), run_config, sections))
                     config = self.command_config
                     config.ckpt_path = resolved
             if run_config is not None:
-                rank_zero_info(f"Reading the run's own config after yours: {run_config}")
+                rank_zero_info(
+                    f"Reading the run's own config (its data settings; your options win): {run_config}"
+                )
             self._checkpoint = check_checkpoint_readable(config.get("ckpt_path"))
             if self._checkpoint is not None:
                 check_checkpoint_matches_config(self._checkpoint, config.get("model"), config.ckpt_path)
             if self._checkpoint is not None and self.config.subcommand == "fit":
                 self._check_resume_asks(list(command_line or ()), config)
+
+    def _run_sections(self) -> Path:
+        """A folder for the run config's sections an evaluation reads, removed when the process ends."""
+        folder = Path(tempfile.mkdtemp(prefix="litzoo-run-config-"))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        return folder
 
     def _check_resume_asks(self, command_line: list[str], config: Namespace) -> None:
         """Keep the model options a resume's command line sets, to apply or refuse once the checkpoint's

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import yaml
+
 from litzoo.faults.checkpoint_checks import read_checkpoint
 from litzoo.runs.folder import run_folders
 
@@ -29,7 +31,7 @@ def latest_fit_run(experiment_dir: Path) -> Path:
     checkpoint at all, taking an older run instead would continue or evaluate the wrong run, so that
     is refused, naming both.
     """
-    runs = run_folders(experiment_dir)
+    runs = [run for run in run_folders(experiment_dir) if not keeps_no_checkpoints(run)]
     holding = [run for run in runs if _run_checkpoint(run) is not None]
     if not holding:
         raise CheckpointNotFoundError(
@@ -46,6 +48,17 @@ def latest_fit_run(experiment_dir: Path) -> Path:
             f"{_run_checkpoint(holding[0])}; or remove {runs[0]} if it holds nothing you need."
         )
     return runs[0]
+
+
+def keeps_no_checkpoints(run: Path) -> bool:
+    """Whether a run folder's config says it never saves a checkpoint: a debug run that trains on a
+    few fixed batches (``overfit_batches``, see :mod:`litzoo.faults.debug_runs`) or one with
+    ``--trainer.enable_checkpointing false``. Such a run is never the experiment's ``best`` or ``last``."""
+    try:
+        trainer = (yaml.safe_load((run / "config.yaml").read_text()) or {}).get("trainer") or {}
+    except (OSError, yaml.YAMLError, AttributeError):
+        return False
+    return bool(trainer.get("overfit_batches")) or trainer.get("enable_checkpointing") is False
 
 
 def _run_checkpoint(run: Path) -> Path | None:
