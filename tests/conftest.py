@@ -181,6 +181,38 @@ def one_thread() -> Iterator[None]:
 
 
 @pytest.fixture(autouse=True)
+def process_settings_restored() -> Iterator[None]:
+    """Give every test the process-wide settings the test before it started with.
+
+    Lightning changes them for the rest of the process and never sets them back: ``deterministic=True``
+    turns on ``torch.use_deterministic_algorithms`` and writes ``CUBLAS_WORKSPACE_CONFIG``; an
+    in-process DDP run writes ``MASTER_ADDR``, ``MASTER_PORT``, ``LOCAL_RANK``, ``NODE_RANK`` and
+    ``OMP_NUM_THREADS`` and resets the thread count; ``seed_everything`` writes ``PL_GLOBAL_SEED``.
+    Left over, they made later in-process runs compute differently from the fresh subprocesses the
+    resume tests compare them with (tests/test_interrupted_resume.py: "weights differ" after a full
+    run, never alone), and ``LOCAL_RANK`` tells a later DDP launch that its ranks start elsewhere. A
+    process group a test left open is ended too.
+    """
+    environment = dict(os.environ)
+    threads = torch.get_num_threads()
+    deterministic = torch.are_deterministic_algorithms_enabled()
+    warn_only = torch.is_deterministic_algorithms_warn_only_enabled()
+    matmul_precision = torch.get_float32_matmul_precision()
+    cudnn = (torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic)
+    yield
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        torch.distributed.destroy_process_group()
+    for name in os.environ.keys() - environment.keys():
+        del os.environ[name]
+    os.environ.update(environment)
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
+    torch.use_deterministic_algorithms(deterministic, warn_only=warn_only)
+    torch.set_float32_matmul_precision(matmul_precision)
+    torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = cudnn
+
+
+@pytest.fixture(autouse=True)
 def lightning_logs_reach_caplog() -> Iterator[None]:
     """Let ``caplog`` see Lightning's (and litzoo's ``rank_zero_info``) lines in every pytest version.
 

@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -64,6 +65,22 @@ def straight_run(workdir: Path, run: list[str]) -> Path:
         cli_main(["fit", *run])
     (folder,) = run_folders(workdir / "lightning_logs")
     return folder
+
+
+@pytest.fixture(scope="module", autouse=True)
+def settings_of_the_subprocesses() -> Iterator[None]:
+    """Train in this process as the interrupted subprocesses train: ``OMP_NUM_THREADS=1``, one thread.
+
+    The straight runs and the resumes run here and are compared bit for bit with runs interrupted in
+    fresh processes; any setting that differs between the two can change the floats. (A user's
+    interrupted run and resume are both fresh processes, under the same settings.)
+    """
+    before = torch.get_num_threads()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("OMP_NUM_THREADS", "1")
+        torch.set_num_threads(1)
+        yield
+    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")
