@@ -190,6 +190,17 @@ def step_past_lightning(trainer: L.Trainer, optimizer: LightningOptimizer) -> No
     progress.increment_completed()
 
 
+def logging_step(trainer: L.Trainer) -> int:
+    """The step Lightning hands the loggers for values logged now (an epoch's validation values too).
+
+    Reads ``trainer.fit_loop.epoch_loop._batches_that_stepped``, the counter Lightning's logger
+    connector logs at, one behind ``global_step`` after an epoch's last batch. No public API says at
+    which step logged values land; a value written beside them (``best/<monitor>`` in TensorBoard)
+    must use the same one, or a resume's ``purge_step`` hides it where it hides none of theirs.
+    """
+    return trainer.fit_loop.epoch_loop._batches_that_stepped
+
+
 def log_at_optimizer_steps(trainer: L.Trainer) -> None:
     """Make the step Lightning logs at after this training batch the optimizer step count, as in
     automatic optimization.

@@ -351,3 +351,37 @@ def test_option_strings_and_the_parser_of_a_subcommand_error(tmp_path):
         root.parse_args(["--config", str(config), "fit"])
     assert root.failed is fit, "jsonargparse no longer sets subcommand_parser on a subcommand's error"
     assert compat.parser_that_failed(root, ValueError("other")) is root
+
+
+class ValidationStepRecorder(L.Callback):
+    """Records ``compat.logging_step`` when validation ends, and the steps the logger received."""
+
+    def __init__(self) -> None:
+        self.at_validation_end: list[int] = []
+
+    def on_validation_end(self, trainer, pl_module) -> None:
+        if not trainer.sanity_checking:
+            self.at_validation_end.append(compat.logging_step(trainer))
+
+
+class ValidationLogger(BoringModel):
+    def validation_step(self, batch, batch_idx):
+        loss = super().validation_step(batch, batch_idx)["x"]
+        self.log("val_loss", loss, on_epoch=True)
+
+
+def test_logging_step_is_the_step_validation_values_are_logged_at(tmp_path):
+    logger = CSVLogger(tmp_path)
+    recorder = ValidationStepRecorder()
+    trainer = quiet_trainer(tmp_path, logger=logger, max_epochs=3, limit_train_batches=4, limit_val_batches=2,
+                            callbacks=[recorder])  # fmt: skip
+    trainer.fit(ValidationLogger())
+    logger.experiment.save()
+    lines = (tmp_path / "lightning_logs" / "version_0" / "metrics.csv").read_text().splitlines()
+    header = lines[0].split(",")
+    logged = [
+        int(row.split(",")[header.index("step")])
+        for row in lines[1:]
+        if row.split(",")[header.index("val_loss")]
+    ]
+    assert recorder.at_validation_end == logged == [3, 7, 11], "logging_step no longer reads the logged step"

@@ -30,7 +30,7 @@ from tensorboard.plugins.hparams import metadata, plugin_data_pb2
 
 from litzoo.callbacks.compared_hparams import Value, compared_hparams
 from litzoo.callbacks.tensorboard import tensorboard_writer
-from litzoo.compat import tensorboard_file_writer
+from litzoo.compat import logging_step, tensorboard_file_writer
 
 #: Prefix of the best-value columns: it sorts before ``epoch``, ``lr-*``, ``test/``, ``train/``, ``val/``.
 BEST_PREFIX = "best/"
@@ -59,7 +59,7 @@ class HParamsMetrics(L.Callback):
         monitor = getattr(pl_module, "monitor", None)
         best = trainer.callback_metrics.get(f"{monitor}_best")
         if writer is not None and best is not None:
-            writer.add_scalar(f"{BEST_PREFIX}{monitor}", best.item(), trainer.global_step)
+            writer.add_scalar(f"{BEST_PREFIX}{monitor}", best.item(), logging_step(trainer))
 
 
 def session_start_summary(hparams: Mapping[str, Value]) -> summary_pb2.Summary:

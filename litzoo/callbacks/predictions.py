@@ -62,8 +62,9 @@ class PredictionsCSV(BasePredictionWriter):
 
         Done by every command on the run (its evaluations sit in it as ``<stage>_K``), on rank 0.
         """
-        if trainer.is_global_zero and trainer.log_dir is not None:
-            folder = Path(trainer.log_dir)
+        log_dir = trainer.log_dir  # on every rank: Lightning broadcasts it from rank 0
+        if trainer.is_global_zero and log_dir is not None:
+            folder = Path(log_dir)
             run = folder.parent if EVALUATION_FOLDER.match(folder.name) else folder
             for leftover in remove_dead_predict_temporaries(run):
                 rank_zero_info(f"Removed {leftover}, left by a predict that was killed.")
