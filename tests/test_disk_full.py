@@ -139,7 +139,7 @@ def test_fit_on_a_real_full_tmpfs_ends_in_one_paragraph(tmp_path):
     mount = tmp_path / "small_disk"
     mount.mkdir()
     mounted = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(mount)], capture_output=True, timeout=600
     )
     if mounted.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {mounted.stderr.decode().strip()}")
@@ -160,4 +160,4 @@ def test_fit_on_a_real_full_tmpfs_ends_in_one_paragraph(tmp_path):
         assert len(error.strip().splitlines()) == 2, error
         assert not list(mount.rglob("*.tmp"))
     finally:
-        subprocess.run(["umount", str(mount)], check=True)
+        subprocess.run(["umount", str(mount)], check=True, timeout=600)

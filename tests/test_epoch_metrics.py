@@ -58,6 +58,7 @@ def test_litzoo_trains_exactly_like_the_tutorial_loop(in_tmp_dir, variant):
     tutorial = subprocess.run(
         [sys.executable, str(REPO_ROOT / "scripts" / "tutorial_sin.py"), "--epochs", epochs],
         capture_output=True, text=True, check=True,
+        timeout=600,
     )  # fmt: skip
     expected = json.loads(tutorial.stdout.splitlines()[-1])["best_val_mse"]
     config = ["fit", "--config", str(CONFIGS / "regression" / "mlp.yaml"), "--trainer.max_epochs", epochs]

@@ -62,7 +62,7 @@ def test_bad_input_gives_clear_error(case: BadInput, prepared: Path, in_tmp_dir:
 def test_config_error_from_a_real_command(tmp_path: Path):
     case = CASES[0]
     result = subprocess.run(
-        [sys.executable, str(TRAIN), *case.args], cwd=tmp_path, capture_output=True, text=True
+        [sys.executable, str(TRAIN), *case.args], cwd=tmp_path, capture_output=True, text=True, timeout=600
     )
     assert result.returncode == case.exit_code
     assert "--trainer.max_epochz" in last_paragraph(result.stderr)

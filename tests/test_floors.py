@@ -17,7 +17,9 @@ FLOORS = ROOT / ".ci" / "floors.py"
 
 
 def floors(pyproject: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, str(FLOORS), str(pyproject)], capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, str(FLOORS), str(pyproject)], capture_output=True, text=True, timeout=600
+    )
 
 
 def project_floors() -> tuple[dict, list[str]]:

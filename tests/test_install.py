@@ -50,7 +50,7 @@ def test_an_installed_litzoo_leaves_the_users_models_and_datamodules_alone(edita
     site_packages = Path(
         subprocess.run(
             [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
-            capture_output=True, text=True, check=True,
+            capture_output=True, text=True, check=True, timeout=600,
         ).stdout.strip()
     )  # fmt: skip
     # The dependencies (torch, Lightning...) of the running environment, after the new environment's
@@ -64,7 +64,7 @@ def test_an_installed_litzoo_leaves_the_users_models_and_datamodules_alone(edita
     shutil.copytree(REPO_ROOT, source, ignore=not_sources)
     install = [str(python), "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation"]
     install += ["-e", str(source)] if editable else [str(source)]
-    subprocess.run(install, env=environment, check=True, capture_output=True, cwd=tmp_path)
+    subprocess.run(install, env=environment, check=True, capture_output=True, cwd=tmp_path, timeout=600)
 
     assert not (site_packages / "models").exists() and not (site_packages / "datamodules").exists()
 
@@ -75,12 +75,13 @@ def test_an_installed_litzoo_leaves_the_users_models_and_datamodules_alone(edita
     )
     # python -m puts the working folder first on the path, as a user's own script does.
     seen = subprocess.run(
-        [str(python), "-c", probe], env=environment, capture_output=True, text=True, cwd=project
+        [str(python), "-c", probe], env=environment, capture_output=True, text=True, cwd=project, timeout=600
     )
     assert seen.stdout.split() == ["True", "mine", "litzoo.models.cnn.lenet"], seen.stderr
     where = subprocess.run(
         [str(python), "-c", "import litzoo.models; print(litzoo.models.__file__)"],
         env=environment, capture_output=True, text=True, cwd=project, check=True,
+        timeout=600,
     ).stdout  # fmt: skip
     assert where.startswith(str(source if editable else site_packages)), where  # the install, not this clone
 
@@ -93,7 +94,9 @@ def test_an_installed_litzoo_leaves_the_users_models_and_datamodules_alone(edita
     ]
     fit += ["--trainer.max_epochs", "1", "--trainer.enable_progress_bar", "false"]
     for command in (fit, [str(python), "-m", "litzoo", *fit[1:]]):  # the command, and python -m
-        trained = subprocess.run(command, env=environment, capture_output=True, text=True, cwd=project)
+        trained = subprocess.run(
+            command, env=environment, capture_output=True, text=True, cwd=project, timeout=600
+        )
         assert trained.returncode == 0, trained.stderr[-3000:]
         assert "Best val/mse" in trained.stdout + trained.stderr
     assert len(list((project / "lightning_logs").rglob("best-*.ckpt"))) == 2

@@ -24,7 +24,9 @@ def test_every_architecture_imports_without_lightning() -> None:
         "assert nets, 'no architecture found'\n"
         "print(sorted({m.split('.')[0] for m in sys.modules} & {'lightning', 'pytorch_lightning', 'torchmetrics'}))\n"
     )
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO_ROOT, timeout=600
+    )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "[]"
 
@@ -32,13 +34,15 @@ def test_every_architecture_imports_without_lightning() -> None:
 def test_litzoo_command_is_installed_and_runs_the_cli() -> None:
     (script,) = [e for e in entry_points(group="console_scripts") if e.name == "litzoo"]
     assert script.value == "litzoo.startup:main"
-    result = subprocess.run([sys.executable, "-m", "litzoo", "--help"], capture_output=True, text=True)
+    result = subprocess.run(
+        [sys.executable, "-m", "litzoo", "--help"], capture_output=True, text=True, timeout=600
+    )
     assert result.returncode == 0, result.stderr
     listed = [line.split()[0] for line in result.stdout.splitlines() if line.startswith("  ")]
     assert listed == ["fit", "validate", "test", "predict", "sweep", "export"]
     for command in ("fit", "sweep", "export"):  # each one's own help answers
         own = subprocess.run(
-            [sys.executable, "-m", "litzoo", command, "--help"], capture_output=True, text=True
+            [sys.executable, "-m", "litzoo", command, "--help"], capture_output=True, text=True, timeout=600
         )
         assert own.returncode == 0 and "usage:" in own.stdout, (command, own.stderr)
 

@@ -93,7 +93,7 @@ def test_redirected_output_has_plain_lines_and_the_last_epoch(in_tmp_dir, tmp_pa
     ]  # fmt: skip
     log = tmp_path / "slurm.out"
     with log.open("w") as out:
-        subprocess.run(run, stdout=out, stderr=subprocess.STDOUT, check=True)
+        subprocess.run(run, stdout=out, stderr=subprocess.STDOUT, check=True, timeout=600)
     text = log.read_text()
     lines = [line for line in text.splitlines() if line.startswith("epoch ")]
     assert 1 <= len(lines) <= epochs

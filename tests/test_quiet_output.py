@@ -25,7 +25,12 @@ NOISE = (
 
 def litzoo(*args: str, cwd) -> str:
     result = subprocess.run(
-        [sys.executable, "-m", "litzoo", *args], cwd=cwd, capture_output=True, text=True, check=False
+        [sys.executable, "-m", "litzoo", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr
     return result.stdout + result.stderr

@@ -23,6 +23,6 @@ except ImportError:
 
 def test_the_cli_import_is_frozen_and_the_collector_runs_again_even_after_a_failed_import():
     result = subprocess.run(
-        [sys.executable, "-c", PROBE], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+        [sys.executable, "-c", PROBE], cwd=REPO_ROOT, capture_output=True, text=True, check=True, timeout=600
     )
     assert result.stdout.split() == ["True", "True", "litzoo.cli.commands", "True"]

@@ -278,6 +278,7 @@ def test_sweep_sbatch_runs_one_worker_per_array_task(tmp_path: Path) -> None:
         env=env,
         capture_output=True,
         text=True,
+        timeout=600,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "2 of 2 trials finished" in result.stdout

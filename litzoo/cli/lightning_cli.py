@@ -250,7 +250,7 @@ def evaluated_checkpoint(command_line: Sequence[str]) -> str | None:
 
 
 def with_run_config(command_line: list[str], run_config: Path, folder: Path) -> list[str]:
-    """``command_line`` reading the model and data sections of the checkpoint's ``run_config`` first, and
+    """``command_line`` reading the experiment, model and data of the checkpoint's ``run_config`` first, and
     its data section again after the command's own config files: an experiment config (with its default
     ``data_dir``, say) then describes the model and trainer, while the data the run was trained on stays,
     unless the configs choose another datamodule. Options given on the command line still win. The
@@ -260,8 +260,14 @@ def with_run_config(command_line: list[str], run_config: Path, folder: Path) -> 
     configs, options = split_config_files(command_line[at:])
     recorded = yaml.safe_load(run_config.read_text()) or {}
     run_data = recorded.get("data")
+    # In a folder named like the data presets: such files never name the experiment (runs.folder); the
+    # run's own experiment does, so that the evaluation is filed under it.
+    folder = folder / "data"
+    folder.mkdir(exist_ok=True)
     first = folder / "run_model_and_data.yaml"
-    first.write_text(yaml.safe_dump({key: recorded[key] for key in ("model", "data") if key in recorded}))
+    first.write_text(
+        yaml.safe_dump({key: recorded[key] for key in ("experiment", "model", "data") if key in recorded})
+    )
     chosen = [name for name in map(data_class_of, config_paths(configs)) if name is not None]
     again = []
     if isinstance(run_data, dict) and chosen and chosen[-1] == run_data.get("class_path"):
