@@ -424,6 +424,32 @@ CASES: tuple[BadInput, ...] = (
         ("--experiment /tmp/elsewhere is an absolute path, outside the log folder",),
         PARSER_ERROR,
     ),
+    # issue 28: resume (an option a resume cannot apply, a checkpoint of no run for best/last)
+    BadInput(
+        "resume with a model option the checkpoint overrides",
+        (
+            "fit",
+            "--config",
+            REGRESSION,
+            *SMALL,
+            "--ckpt_path",
+            GOOD_CKPT,
+            "--model.init_args.scheduler",
+            "torch.optim.lr_scheduler.StepLR",
+            "--model.init_args.scheduler.step_size",
+            "1",
+        ),
+        (
+            "rebuilds the model as the checkpoint recorded it",
+            "--model.init_args.scheduler",
+            "start a new run",
+        ),
+    ),
+    BadInput(
+        "--ckpt_path last without a training run",
+        ("test", "--config", REGRESSION, *SMALL, "--ckpt_path", "last"),
+        ("No training run with checkpoints under lightning_logs/regression/mlp",),
+    ),
 )
 
 
