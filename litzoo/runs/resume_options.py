@@ -52,7 +52,8 @@ def short_key(key: str) -> str:
 def asked_model_options(
     command_line: Sequence[str], model: Namespace | None, prefix: str = "model"
 ) -> dict[str, Any]:
-    """The model's values (dotted keys) that options on ``command_line`` set."""
+    """The model's values (dotted keys) that options on ``command_line`` set: an option's own value, and
+    for an option that chooses a class (``--model.init_args.scheduler CLASS``), that class."""
     if model is None:
         return {}
     asked = [short_key(k) for k in command_line_keys(command_line) if short_key(k).split(".")[0] == prefix]
@@ -60,7 +61,7 @@ def asked_model_options(
     return {
         key: value
         for key, value in values.items()
-        if value is not None and any(short_key(key) == a or short_key(key).startswith(f"{a}.") for a in asked)
+        if value is not None and any(short_key(key) in (a, f"{a}.class_path") for a in asked)
     }
 
 
