@@ -376,3 +376,11 @@ def relax_md5_check(datamodule: type, monkeypatch: pytest.MonkeyPatch) -> None:
     module = sys.modules.get(getattr(dataset_class, "__module__", ""))
     if module is not None and hasattr(module, "check_integrity"):
         monkeypatch.setattr(module, "check_integrity", lambda path, md5=None: Path(path).is_file())
+
+
+def assert_full_disk_paragraph(message: str, file: str) -> None:
+    """``message`` (a command's stderr) is the one full-disk paragraph naming ``file`` (a path's start)."""
+    assert message.startswith(f"error: The disk is full while writing {file}"), message
+    assert "(No space left on device; the file system mounted at " in message, message
+    assert "Traceback" not in message and "Exception in thread" not in message, message
+    assert len(message.strip().splitlines()) == 2, message  # the paragraph and the LITZOO_TRACEBACK hint

@@ -20,7 +20,9 @@ SMALL += [
 ]
 NOISE = (
     "Tip:", "litlogger", "LeafSpec", "logging interval", "dirpath has changed", "Warning", "Loaded model weights",
+    "args parameter", "callbacks used to create the checkpoint", "No seed found",
 )  # fmt: skip
+LAST = "lightning_logs/regression/mlp/version_0/checkpoints/last.ckpt"
 
 
 def litzoo(*args: str, cwd) -> str:
@@ -42,10 +44,12 @@ def transcripts(tmp_path_factory) -> dict[str, str]:
     fit = litzoo("fit", *SMALL, "--trainer.max_epochs", "2", cwd=cwd)
     test = litzoo("test", *SMALL, "--ckpt_path", "best", cwd=cwd)
     predict = litzoo("predict", *SMALL, "--ckpt_path", "best", cwd=cwd)
-    return {"fit": fit, "test": test, "predict": predict}
+    # The run's config supplies the rest: its model, data, seed and checkpoint callbacks.
+    without_config = litzoo("test", "--ckpt_path", LAST, "--trainer.enable_progress_bar", "false", cwd=cwd)
+    return {"fit": fit, "test": test, "predict": predict, "test without --config": without_config}
 
 
-@pytest.mark.parametrize("command", ["fit", "test", "predict"])
+@pytest.mark.parametrize("command", ["fit", "test", "predict", "test without --config"])
 def test_no_noise(transcripts, command):
     printed = transcripts[command]
     assert [word for word in NOISE if word in printed] == [], printed
@@ -70,3 +74,10 @@ def test_the_summary_lists_the_nets_layers_not_metric_objects(transcripts):
     ] in rows
     assert "8,513 parameters (8,513 trainable)" in printed
     assert "MetricCollection" not in printed and "val_metrics" not in printed
+
+
+def test_an_evaluation_without_config_uses_the_runs_seed(transcripts):
+    def seed_lines(transcript: str) -> list[str]:
+        return [line for line in transcript.splitlines() if line.startswith("Seed set to")]
+
+    assert seed_lines(transcripts["test without --config"]) == seed_lines(transcripts["fit"]) != []

@@ -13,6 +13,8 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 
+from litzoo.faults.os_errors import naming_the_file
+
 Row = Mapping[str, object]
 #: The temporary file beside a CSV being replaced whole (``remove_unfinished_saves`` in
 #: :mod:`litzoo.faults.atomic_io` deletes one that a crash left behind).
@@ -33,15 +35,20 @@ def encode_row(row: Row, columns: Sequence[str]) -> bytes:
 def replace_csv(path: Path, columns: Sequence[str], rows: Iterable[Row]) -> list[int]:
     """Replace ``path`` by a CSV of ``columns`` and ``rows``, atomically; return each row's byte offset.
 
-    A temporary file beside it, then ``os.replace``: a crash leaves the old file or the new, never half.
+    A temporary file beside it, then ``os.replace``: a crash leaves the old file or the new, never half,
+    and a failed write (a full disk) removes the temporary file and names ``path``.
     """
     temporary = path.with_name(TEMP_NAME.format(name=path.name))
     offsets = []
-    with temporary.open("wb") as file:
-        file.write(encode_line(columns))
-        for row in rows:
-            offsets.append(file.tell())
-            file.write(encode_row(row, columns))
+    try:
+        with naming_the_file(path), temporary.open("wb") as file:
+            file.write(encode_line(columns))
+            for row in rows:
+                offsets.append(file.tell())
+                file.write(encode_row(row, columns))
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
     os.replace(temporary, path)
     return offsets
 
@@ -74,7 +81,7 @@ class RowsCSV:
         if not self._columns or not names <= set(self._columns):
             self._rewrite_whole(start, rows, names)
             return
-        with self.path.open("r+b") as file:
+        with naming_the_file(self.path), self.path.open("r+b") as file:
             file.seek(self._offsets[start] if start < len(self._offsets) else self._end)
             file.truncate()
             del self._offsets[start:]
@@ -100,8 +107,9 @@ class RowsCSV:
         # The rows of earlier runs, then ours before start.
         kept = earlier[: len(earlier) - len(self._offsets) + start]
         others = (set(self._columns or ()) | names) - set(self._leading)
-        self._columns = [*self._leading, *sorted(others)]
+        columns = [*self._leading, *sorted(others)]
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        offsets = replace_csv(self.path, self._columns, [*kept, *rows])
+        offsets = replace_csv(self.path, columns, [*kept, *rows])
+        self._columns = columns  # only once the file has them: a failed write leaves the old header
         self._offsets = offsets[len(offsets) - start - len(rows) :]
         self._end = self.path.stat().st_size

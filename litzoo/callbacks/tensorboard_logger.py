@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import threading
 import time
+from typing import Any
 
 from lightning.pytorch import loggers
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
@@ -29,6 +31,10 @@ class TensorBoardLogger(PlainHParams, loggers.TensorBoardLogger):
 
     _saved_at = float("-inf")
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        quiet_event_writer_thread_errors()
+
     @rank_zero_only
     def save(self) -> None:
         now = time.monotonic()
@@ -41,3 +47,30 @@ class TensorBoardLogger(PlainHParams, loggers.TensorBoardLogger):
     def finalize(self, status: str) -> None:
         self._saved_at = float("-inf")  # the final save is never skipped
         super().finalize(status)
+
+
+def quiet_event_writer_thread_errors() -> None:
+    """Let a file-system error in TensorBoard's event writer thread reach the user once, not twice.
+
+    The thread that writes the events file (``tensorboard``'s ``_AsyncWriterThread``) stores its error
+    for the training thread, which raises it at the logger's next write (the CLI then prints one
+    paragraph naming the run folder), and also lets it reach ``threading.excepthook``, which prints
+    the thread's traceback first. Only that thread's ``OSError`` (a full disk, a lost mount) is kept
+    from the hook; anything else in any thread is printed as before.
+    """
+    if getattr(threading.excepthook, "quiets_event_writer", False):
+        return
+    printing = threading.excepthook
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        thread_type = type(args.thread)
+        if (
+            isinstance(args.exc_value, OSError)
+            and thread_type.__name__ == "_AsyncWriterThread"
+            and thread_type.__module__.startswith("tensorboard.")
+        ):
+            return
+        printing(args)
+
+    hook.quiets_event_writer = True  # type: ignore[attr-defined]
+    threading.excepthook = hook

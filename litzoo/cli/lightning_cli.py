@@ -16,6 +16,7 @@ import shutil
 import sys
 import tempfile
 import typing
+import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -56,6 +57,7 @@ from litzoo.faults import (
 )
 from litzoo.faults.debug_runs import keep_no_checkpoints
 from litzoo.faults.option_checks import seed_problem, trainer_option_problem
+from litzoo.faults.os_errors import in_folder
 from litzoo.faults.predict_interrupt import stopping_predict_on_signals
 from litzoo.faults.requeue import exact_requeue
 from litzoo.models.tasks import TaskModule
@@ -249,8 +251,14 @@ def evaluated_checkpoint(command_line: Sequence[str]) -> str | None:
     return None
 
 
+#: What an evaluation of a run's checkpoint reads from the run's config.yaml: the model and data it was
+#: trained on, the experiment it is filed under, its seed, and its checkpoint callbacks' settings
+#: (Lightning warns when a checkpoint's callbacks are missing or configured otherwise on loading).
+RUN_SECTIONS = ("experiment", "seed_everything", "model", "data", "checkpoint", "last_checkpoint")
+
+
 def with_run_config(command_line: list[str], run_config: Path, folder: Path) -> list[str]:
-    """``command_line`` reading the experiment, model and data of the checkpoint's ``run_config`` first, and
+    """``command_line`` reading the :data:`RUN_SECTIONS` of the checkpoint's ``run_config`` first, and
     its data section again after the command's own config files: an experiment config (with its default
     ``data_dir``, say) then describes the model and trainer, while the data the run was trained on stays,
     unless the configs choose another datamodule. Options given on the command line still win. The
@@ -265,9 +273,7 @@ def with_run_config(command_line: list[str], run_config: Path, folder: Path) -> 
     folder = folder / "data"
     folder.mkdir(exist_ok=True)
     first = folder / "run_model_and_data.yaml"
-    first.write_text(
-        yaml.safe_dump({key: recorded[key] for key in ("experiment", "model", "data") if key in recorded})
-    )
+    first.write_text(yaml.safe_dump({key: recorded[key] for key in RUN_SECTIONS if key in recorded}))
     chosen = [name for name in map(data_class_of, config_paths(configs)) if name is not None]
     again = []
     if isinstance(run_data, dict) and chosen and chosen[-1] == run_data.get("class_path"):
@@ -329,13 +335,18 @@ class LitzooCLI(LightningCLI):
         with stopping_predict_on_signals() as self._stop_predict_on_signals:
             try:
                 super().__init__(*args, **kwargs)
-            except BaseException:
+            except BaseException as error:
                 trainer = getattr(self, "trainer", None)
                 trained = (
                     trainer is not None and trainer.state.fn == TrainerFn.FITTING and trainer.global_step > 0
                 )
+                named = None
                 if self.run_folder is not None:
+                    if self.run_folder.path is not None:
+                        named = in_folder(error, self.run_folder.path)
                     self.run_folder.close(keep=trained, recorded_best=recorded_best(trainer))
+                if named is not None:
+                    raise named from error
                 raise
             if self.subcommand is not None and self.run_folder is not None:  # ran: the folder is complete
                 self.run_folder.close(recorded_best=recorded_best(self.trainer))  # (run=False: the caller)
@@ -401,7 +412,7 @@ class LitzooCLI(LightningCLI):
             run_config = run_config_to_read_first(evaluated_checkpoint(command_line))
             if run_config is not None:
                 args = command_line = with_run_config(list(command_line), run_config, self._run_sections())
-        super().parse_arguments(parser, args)
+        self._parse(parser, args, rewritten=run_config is not None)
         config = self.command_config
         problem = seed_problem(config.get("seed_everything"))  # LightningCLI seeds right after parsing
         if problem is not None:
@@ -420,18 +431,29 @@ class LitzooCLI(LightningCLI):
                 if run_config is not None and isinstance(command_line, list | tuple):
                     resolved = config.ckpt_path
                     sections = self._run_sections()
-                    super().parse_arguments(parser, with_run_config(list(command_line), run_config, sections))
+                    self._parse(
+                        parser, with_run_config(list(command_line), run_config, sections), rewritten=True
+                    )
                     config = self.command_config
                     config.ckpt_path = resolved
             if run_config is not None:
                 rank_zero_info(
-                    f"Reading the run's own config (its data settings; your options win): {run_config}"
+                    f"Reading the run's own config (its model, data, seed and checkpoint settings; your options "
+                    f"win): {run_config}"
                 )
             self._checkpoint = check_checkpoint_readable(config.get("ckpt_path"))
             if self._checkpoint is not None:
                 check_checkpoint_matches_config(self._checkpoint, config.get("model"), config.ckpt_path)
             if self._checkpoint is not None and self.config.subcommand == "fit":
                 self._check_resume_asks(list(command_line or ()), config)
+
+    def _parse(self, parser: LightningArgumentParser, args, rewritten: bool) -> None:
+        """LightningCLI's parse; of a command line litzoo ``rewritten`` (the user's, with the run's config
+        read first), without Lightning's warning against giving both ``args`` and command-line options."""
+        with warnings.catch_warnings():
+            if rewritten:
+                warnings.filterwarnings("ignore", message="LightningCLI's args parameter is intended")
+            super().parse_arguments(parser, args)
 
     def _run_sections(self) -> Path:
         """A folder for the run config's sections an evaluation reads, removed when the process ends."""

@@ -32,7 +32,7 @@ class DiskFullError(OSError):
 
 def describe_os_error(error: OSError) -> str | None:
     """The user's message for a file-system refusal, or None for any other ``OSError``."""
-    file = error.filename or "a run file"
+    file = shown_file(error.filename)
     reason = error.strerror or str(error)
     if error.errno in ACCESS_ERRORS:
         return (
@@ -53,6 +53,30 @@ def describe_os_error(error: OSError) -> str | None:
             "on that file system (old lightning_logs/ run folders and their checkpoints are the usual "
             f"bulk: du -sh lightning_logs/*), or run from a folder on a disk with room. {resume_advice(error)}"
         )
+    return None
+
+
+def shown_file(filename: str | None) -> str:
+    """The file an error names; a folder path ending in a separator (see :func:`in_folder`) as "a file in" it."""
+    if not filename:
+        return "a run file"
+    return f"a file in {filename}" if str(filename).endswith(os.sep) else str(filename)
+
+
+def in_folder(error: BaseException, folder: Path) -> OSError | None:
+    """``error`` naming ``folder`` where it is a file-system refusal that names no file, else None.
+
+    Writes litzoo does not make itself (TensorBoard's event writer thread, a logger's flush) report
+    only "No space left on device": the run folder they write in is the most the user can be told.
+    Call it before the folder is removed, so the free space measured is what the write met.
+    """
+    if not isinstance(error, OSError) or error.filename is not None:
+        return None
+    named = f"{folder}{os.sep}"
+    if error.errno in SPACE_ERRORS:
+        return DiskFullError(named, error.strerror or str(error), free_bytes(folder))
+    if error.errno in ACCESS_ERRORS:
+        return OSError(error.errno, error.strerror, named)
     return None
 
 

@@ -14,6 +14,7 @@ from lightning.pytorch.cli import SaveConfigCallback
 from lightning.pytorch.utilities.rank_zero import rank_zero_only
 
 from litzoo.faults.checkpoint_checks import SPECIAL_CKPT_PATHS
+from litzoo.faults.os_errors import naming_the_file
 
 VERSION_PATTERN = re.compile(r"^version_(\d+)$")
 #: Lightning's name for the checkpoint its SLURM auto-requeue saves: ``hpc_ckpt_<K>.ckpt``.
@@ -229,4 +230,5 @@ class RunConfigSaver(SaveConfigCallback):
             while (Path(log_dir) / f"{stem}.resume-{k}.yaml").exists():
                 k += 1
             self.config_filename = f"{stem}.resume-{k}.yaml"
-        super().setup(trainer, pl_module, stage)
+        with naming_the_file(Path(log_dir or ".") / self.config_filename):
+            super().setup(trainer, pl_module, stage)

@@ -8,10 +8,13 @@ closed or the process dies (even by ``kill -9``), so a crashed run never leaves 
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 from pathlib import Path
 from typing import IO
+
+from litzoo.faults.os_errors import naming_the_file
 
 LOCK_FILE = ".litzoo.lock"
 
@@ -38,8 +41,14 @@ def lock_run_folder(run_dir: Path) -> IO[str]:
             "still training or another resume of it. Wait for that process to end (or stop it), then resume "
             "again; to train in parallel, start a new run (without --ckpt_path) or use --experiment NAME."
         ) from None
-    handle.seek(0)
-    handle.truncate()
-    handle.write(str(os.getpid()))
-    handle.flush()
+    try:
+        with naming_the_file(run_dir / LOCK_FILE):
+            handle.seek(0)
+            handle.truncate()
+            handle.write(str(os.getpid()))
+            handle.flush()
+    except BaseException:
+        with contextlib.suppress(OSError):  # closing flushes again; the error to report is the first
+            handle.close()
+        raise
     return handle

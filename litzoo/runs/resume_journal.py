@@ -37,6 +37,7 @@ import torch
 from litzoo.callbacks.csv_rows import replace_csv
 from litzoo.callbacks.epoch_rows import METRICS_FILE, STEPS_FILE
 from litzoo.faults.atomic_io import TEMP_SUFFIX, AtomicFile
+from litzoo.faults.os_errors import naming_the_file
 from litzoo.runs.lock import LOCK_FILE
 
 JOURNAL = ".resume.json"
@@ -69,8 +70,13 @@ def _files(run: Path) -> dict[str, list[int]]:
 
 def _write(run: Path, journal: dict[str, Any]) -> None:
     saving = AtomicFile(run / JOURNAL)
-    json.dump(journal, saving.file)
-    saving.commit()
+    try:
+        with naming_the_file(run / JOURNAL):
+            json.dump(journal, saving.file)
+        saving.commit()
+    except BaseException:  # a full disk: no temporary file is left behind
+        saving.discard()
+        raise
 
 
 def read(run: Path) -> dict[str, Any] | None:
@@ -111,15 +117,22 @@ def begin(run: Path, resumed_step: int, ckpt_path: str | None) -> None:
         "step": resumed_step,
         "ckpt_path": None if ckpt_path is None else str(Path(ckpt_path).resolve()),
         "files": _files(run),
+        "folders": _folders(run),
         "last_step": global_step_of(last) if last.is_file() else None,
         "rows_superseded": False,
     }
     folder = _folder(run, number)
-    for name in REWRITTEN_AT_START:
-        if (run / name).is_file():
-            folder.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(run / name, folder / name)
-    _write(run, journal)
+    try:
+        for name in REWRITTEN_AT_START:
+            if (run / name).is_file():
+                folder.mkdir(parents=True, exist_ok=True)
+                with naming_the_file(folder / name):
+                    shutil.copy2(run / name, folder / name)
+        _write(run, journal)
+    except BaseException:  # a full disk: the run folder stays as it was, without a half-made copy
+        shutil.rmtree(folder, ignore_errors=True)
+        _remove_empty(run / SUPERSEDED)
+        raise
 
 
 def supersede_replayed_rows(run: Path) -> None:
@@ -187,7 +200,7 @@ def _rollback(run: Path, journal: dict[str, Any]) -> None:
             (run / name).unlink(missing_ok=True)
     shutil.rmtree(folder, ignore_errors=True)
     _remove_empty(run / SUPERSEDED)
-    _remove_empty_folders(run)
+    _remove_new_empty_folders(run, journal.get("folders"))
     (run / JOURNAL).unlink(missing_ok=True)
 
 
@@ -228,8 +241,27 @@ def _remove_empty(folder: Path) -> None:
         folder.rmdir()
 
 
-def _remove_empty_folders(run: Path) -> None:
-    for folder in sorted((p for p in run.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+def _folders(run: Path) -> list[str]:
+    """Every folder under ``run`` (relative paths), but what resumes superseded."""
+    return sorted(
+        p.relative_to(run).as_posix()
+        for p in run.rglob("*")
+        if p.is_dir() and p.relative_to(run).parts[0] != SUPERSEDED
+    )
+
+
+def _remove_new_empty_folders(run: Path, before: list[str] | None) -> None:
+    """Remove the empty folders the resume made (deepest first); folders the run had before stay.
+
+    ``before`` is None for a journal written before folders were recorded: then every empty folder goes.
+    """
+    kept = set(before or ())
+    made = [
+        p
+        for p in run.rglob("*")
+        if p.is_dir() and (before is None or p.relative_to(run).as_posix() not in kept)
+    ]
+    for folder in sorted(made, key=lambda p: len(p.parts), reverse=True):
         _remove_empty(folder)
 
 

@@ -18,8 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-import torch
 from jsonargparse import Namespace
+
+from litzoo.runs.resume_journal import global_step_of
 
 #: Lightning's SLURM requeue checkpoints, ``hpc_ckpt_<K>.ckpt``: a requeued job resumes from the highest K.
 HPC_CHECKPOINT = re.compile(r"^hpc_ckpt_(\d+)\.ckpt$")
@@ -65,5 +66,4 @@ def resumed_global_step(checkpoint: dict[str, Any] | None, requeued_run: Path | 
     numbered = [(int(m.group(1)), p) for p in requeued_run.iterdir() if (m := HPC_CHECKPOINT.match(p.name))]
     if not numbered:
         return None
-    newest = max(numbered)[1]
-    return int(torch.load(newest, map_location="cpu", mmap=True, weights_only=False).get("global_step", 0))
+    return global_step_of(max(numbered)[1])

@@ -93,17 +93,24 @@ class RunFolder:
             path = None
         lock = None
         if path is not None and is_global_zero():
-            lock = lock_run_folder(path)  # refuses a folder another process writes
-            remove_unfinished_saves(path / "checkpoints")
-            remove_unfinished_saves(path)
-            if resume_journal.recover(path) is not None:
-                rank_zero_info(f"Finished the resume of {path} that an earlier process left unfinished.")
-            if resumed is not None:
-                check_resumable(Path(config.ckpt_path), checkpoint, path)
-            resumed_step = resumed_global_step(checkpoint if resumed is not None else None, requeued)
-            if resumed_step is not None:
-                resume_journal.begin(path, resumed_step, config.get("ckpt_path"))
-                purge_replayed_events(path, loggers, resumed_step)
+            try:
+                lock = lock_run_folder(path)  # refuses a folder another process writes
+                remove_unfinished_saves(path / "checkpoints")
+                remove_unfinished_saves(path)
+                if resume_journal.recover(path) is not None:
+                    rank_zero_info(f"Finished the resume of {path} that an earlier process left unfinished.")
+                if resumed is not None:
+                    check_resumable(Path(config.ckpt_path), checkpoint, path)
+                resumed_step = resumed_global_step(checkpoint if resumed is not None else None, requeued)
+                if resumed_step is not None:
+                    resume_journal.begin(path, resumed_step, config.get("ckpt_path"))
+                    purge_replayed_events(path, loggers, resumed_step)
+            except BaseException:  # a full disk at the lock file, a refused resume: nothing is left behind
+                if lock is not None:
+                    lock.close()
+                if reserved is not None:
+                    release_version(reserved, save_dir)
+                raise
         run = cls(path, reserved, save_dir, lock)
         run.point_loggers(config, loggers, subcommand)
         return run
