@@ -19,6 +19,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 from litzoo.cli.lightning_cli import cli_main
 from litzoo.dataset_files import write_mnist
 from litzoo.faults.interrupt import SIGTERM_EXIT_CODE
+from litzoo.faults.stopping_signals import CTRL_C_EXIT_CODE
 from tests.conftest import CONFIGS, PER_BATCH, QUIET, REPO_ROOT, inside, run_bounded, run_folders
 
 EPOCHS, INTERRUPTED_EPOCH = 4, 2
@@ -152,7 +153,9 @@ def interrupt_and_resume(
     the start of epoch ``replayed_from``; by default, whichever epoch the last in-memory copy was
     taken after, which depends on timing), and compare with ``straight``."""
     result = interrupt(workdir, signal_name, moment, run, epoch)
-    assert result.returncode == (SIGTERM_EXIT_CODE if signal_name == "SIGTERM" else 1), result.stderr[-2000:]
+    assert result.returncode == (SIGTERM_EXIT_CODE if signal_name == "SIGTERM" else CTRL_C_EXIT_CODE), (
+        result.stderr[-2000:]
+    )
     (folder,) = run_folders(workdir / "lightning_logs")
     interrupted = folder / "checkpoints" / "interrupted.ckpt"
     assert interrupted.is_file(), result.stderr[-2000:]
@@ -178,8 +181,23 @@ def interrupt_and_resume(
 @pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
 def test_signal_during_the_sanity_check_leaves_nothing(signal_name, in_tmp_dir: Path):
     result = interrupt(in_tmp_dir, signal_name, "sanity_check")
-    assert result.returncode != 0
+    assert result.returncode == (SIGTERM_EXIT_CODE if signal_name == "SIGTERM" else CTRL_C_EXIT_CODE)
     assert "nothing was trained" in result.stderr
+    assert run_folders(in_tmp_dir) == []
+
+
+@pytest.mark.parametrize("signal_name", ["SIGTERM", "SIGINT"])
+def test_signal_before_lightnings_handler_leaves_nothing_and_says_so(signal_name, in_tmp_dir: Path):
+    """At the task's ``setup``, Lightning's SIGTERM handler is not installed yet: SIGTERM used to end the
+    process at once (exit -15), leaving version_0 behind."""
+    result = interrupt(in_tmp_dir, signal_name, "setup", epoch=0)
+    assert result.returncode == (SIGTERM_EXIT_CODE if signal_name == "SIGTERM" else CTRL_C_EXIT_CODE)
+    if signal_name == "SIGTERM":
+        assert (
+            f"warning: Interrupted (SIGTERM) before its first training step: nothing was trained. The folder it had made, {Path('lightning_logs', 'regression', 'mlp', 'version_0')}, was removed."
+            in result.stderr
+        ), result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
     assert run_folders(in_tmp_dir) == []
 
 

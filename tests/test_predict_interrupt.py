@@ -26,7 +26,9 @@ def trained(in_tmp_dir: Path) -> Path:
     return run
 
 
-def predict_signalled(workdir: Path, signal_name: str, moment: str) -> subprocess.CompletedProcess:
+def predict_signalled(
+    workdir: Path, signal_name: str, moment: str, command: list[str] = PREDICT
+) -> subprocess.CompletedProcess:
     """``litzoo predict`` in a subprocess that sends itself ``signal_name`` at ``moment``
     (``setup``: before Lightning installs its SIGTERM handler; ``predict_batch``: after batch 1)."""
     callback = [
@@ -37,7 +39,7 @@ def predict_signalled(workdir: Path, signal_name: str, moment: str) -> subproces
     ]
     environment = {**os.environ, "PYTHONPATH": str(REPO_ROOT), "OMP_NUM_THREADS": "1"}
     return subprocess.run(
-        [sys.executable, "-m", "litzoo", *PREDICT, *SMALL_BATCHES, *callback],
+        [sys.executable, "-m", "litzoo", *command, *SMALL_BATCHES, *callback],
         cwd=workdir, env=environment, capture_output=True, text=True, timeout=300,
         preexec_fn=deliverable_sigint,
     )  # fmt: skip
@@ -69,3 +71,16 @@ def test_a_killed_predicts_temporary_file_is_gone_after_the_next_command(trained
     assert not leftover.exists()
     assert not list(trained.rglob("*.tmp"))
     assert (trained / "predict_1" / "predictions.csv").is_file()
+
+
+@pytest.mark.parametrize(("signal_name", "code"), [("SIGTERM", 143), ("SIGINT", 130)])
+def test_a_test_interrupted_before_lightnings_handler_keeps_nothing(trained, in_tmp_dir, signal_name, code):
+    """SIGTERM at ``setup`` used to end the process at once (exit -15), leaving ``test_0``."""
+    before = files_under(trained)
+    result = predict_signalled(in_tmp_dir, signal_name, "setup", ["test", *PREDICT[1:]])
+    assert result.returncode == code, result.stderr[-3000:]
+    assert "Traceback" not in result.stderr
+    assert f"Interrupted ({signal_name}) during test: no results were written. The folder it had made, " in (
+        result.stderr
+    )
+    assert files_under(trained) == before  # no test_0

@@ -21,6 +21,7 @@ import yaml
 from litzoo.cli.lightning_cli import cli_main
 from litzoo.dataset_files import write_mnist
 from litzoo.faults.interrupt import SIGTERM_EXIT_CODE
+from litzoo.faults.stopping_signals import CTRL_C_EXIT_CODE
 from litzoo.runs.checkpoint_lookup import CheckpointNotFoundError
 from litzoo.runs.lock import LOCK_FILE
 from litzoo.runs.resume_journal import SUPERSEDED
@@ -90,9 +91,10 @@ def resume(run: Path, *args: str, ckpt: str = "last.ckpt") -> list[str]:
     [
         ("parse", ["--trainer.max_epochz", "5"], 2),
         ("data set-up", ["--data.init_args.val_size", "0"], 1),
-        ("restore", signal_at("SIGINT", "setup", 0), 1),
+        ("restore", signal_at("SIGINT", "setup", 0), CTRL_C_EXIT_CODE),
+        ("restore, SIGTERM", signal_at("SIGTERM", "setup", 0), SIGTERM_EXIT_CODE),
         ("first step", signal_at("SIGTERM", "train_batch", 2, batch=0), SIGTERM_EXIT_CODE),
-        ("first step, Ctrl+C", signal_at("SIGINT", "train_batch", 2, batch=2), 1),
+        ("first step, Ctrl+C", signal_at("SIGINT", "train_batch", 2, batch=2), CTRL_C_EXIT_CODE),
     ],
 )
 def test_a_failed_or_interrupted_resume_leaves_the_run_as_it_was(run: Path, phase, args, exit_code):

@@ -58,8 +58,8 @@ from litzoo.faults import (
 from litzoo.faults.debug_runs import keep_no_checkpoints
 from litzoo.faults.option_checks import seed_problem, trainer_option_problem
 from litzoo.faults.os_errors import in_folder
-from litzoo.faults.predict_interrupt import stopping_predict_on_signals
 from litzoo.faults.requeue import exact_requeue
+from litzoo.faults.stopping_signals import stopping_on_signals
 from litzoo.models.tasks import TaskModule
 from litzoo.models.tasks.chunked import samples_per_step
 from litzoo.models.tasks.net_checks import CLASSES_ARGUMENT, DATA_ARGUMENTS, SIZE_ATTRIBUTES
@@ -327,12 +327,12 @@ class LitzooCLI(LightningCLI):
 
     def __init__(self, *args, **kwargs) -> None:
         """Parse, build and run; a run that fails before its first training step leaves no run folder
-        (nor does a predict stopped by SIGTERM or Ctrl+C: :mod:`litzoo.faults.predict_interrupt`)."""
+        (nor does a command stopped by SIGTERM or Ctrl+C before it trained: :mod:`litzoo.faults.stopping_signals`)."""
         self.run_folder: RunFolder | None = None
         self._checkpoint: dict | None = None
         self._resume_asks: dict[str, object] = {}
         self._optimizer_changes: dict[str, tuple[object, object]] = {}
-        with stopping_predict_on_signals() as self._stop_predict_on_signals:
+        with stopping_on_signals() as self._stop_on_signals:
             try:
                 super().__init__(*args, **kwargs)
             except BaseException as error:
@@ -480,13 +480,13 @@ class LitzooCLI(LightningCLI):
             self.parser.error(problem)
         default_progress_bar(config)
         clip_chunks_like_the_trainer(config)
-        if self.subcommand == "predict":
-            self._stop_predict_on_signals(lambda: self.run_folder and self.run_folder.path)
         if self._resume_asks:  # the model section is the checkpoint's record now
             differences = resume_differences(self._resume_asks, config.model)
             self._optimizer_changes = split_differences(differences, config.ckpt_path)
             for key in differences:  # the optimizer settings: the task is built (and recorded) with them
                 config[key] = self._resume_asks[key]
+        if self.subcommand is not None:
+            self._stop_on_signals(self.subcommand, lambda: self.run_folder and self.run_folder.path)
         self.run_folder = RunFolder.settle(config, self.subcommand, self._checkpoint)
 
     def instantiate_classes(self) -> None:
