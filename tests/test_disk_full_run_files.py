@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import builtins
 import errno
+import os
+import shutil
 import subprocess
 import sys
 
@@ -21,6 +23,7 @@ from litzoo.faults.os_errors import DiskFullError, describe_os_error, in_folder
 from litzoo.runs import lock as run_lock
 from litzoo.runs import resume_journal
 from litzoo.runs.lock import LOCK_FILE, lock_run_folder
+from scripts import full_disk_probe
 from tests.conftest import (
     CHILD_TIMEOUT_S,
     QUIET,
@@ -163,3 +166,18 @@ def test_a_resume_that_cannot_record_itself_leaves_the_run_folder_as_it_was(in_t
     }
     assert after == before
     assert (run / "notes").is_dir() and not (run / resume_journal.SUPERSEDED).exists()
+
+
+def test_the_probe_script_shows_the_file_a_full_disk_stopped_and_that_nothing_is_left(capsys, tmp_path):
+    """``scripts/full_disk_probe.py`` (root and a tmpfs needed): the table the closing note quotes."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a tmpfs needs root")
+    probe = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(tmp_path)], capture_output=True
+    )
+    if probe.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {probe.stderr.decode().strip()}")
+    subprocess.run(["umount", str(tmp_path)], check=True)
+    full_disk_probe.main(["--free-kb", "0", "--commands", "fit"])
+    row = capsys.readouterr().out.splitlines()[-1]
+    assert row == f"| fit | 0 | 1 | error: The disk is full while writing {RUN}{LOCK_FILE} | no | nothing |"

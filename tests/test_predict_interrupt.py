@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from litzoo.cli.lightning_cli import cli_main
+from litzoo.faults.stopping_signals import interrupted_line
 from tests.conftest import QUIET, REGRESSION, REPO_ROOT, TINY, run_folders
 from tests.test_interrupted_resume import deliverable_sigint
 
@@ -84,3 +85,14 @@ def test_a_test_interrupted_before_lightnings_handler_keeps_nothing(trained, in_
         result.stderr
     )
     assert files_under(trained) == before  # no test_0
+
+
+def test_the_line_after_an_interrupted_fit_says_what_the_kept_folder_holds(tmp_path):
+    """A fit stopped after it trained (or a resume rolled back) keeps its folder: the line must not say
+    "nothing was trained"; one stopped before training says that, and names the folder it removed."""
+    kept = interrupted_line("SIGTERM", "fit", tmp_path)
+    assert kept.startswith(
+        f"Interrupted (SIGTERM) during fit. The run folder {tmp_path} keeps what was saved"
+    )
+    removed = interrupted_line("SIGTERM", "fit", tmp_path / "version_0")
+    assert "nothing was trained" in removed and f"{tmp_path / 'version_0'}, was removed" in removed

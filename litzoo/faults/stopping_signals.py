@@ -50,7 +50,12 @@ class CommandInterrupted(SystemExit):
 
 
 def interrupted_line(signal_name: str, command: str, folder: Path | None) -> str:
-    """What an interrupted command kept: nothing (``folder``: the one it had reserved, now removed)."""
+    """What an interrupted command kept: nothing, unless ``folder`` (the one it wrote in) still exists."""
+    if command == "fit" and folder is not None and folder.exists():  # trained, or a resume rolled back
+        return (
+            f"Interrupted ({signal_name}) during fit. The run folder {folder} keeps what was saved: "
+            f"resume with --ckpt_path {folder / 'checkpoints' / 'last.ckpt'} where it exists."
+        )
     removed = f" The folder it had made, {folder}, was removed." if folder and not folder.exists() else ""
     kept = {
         "fit": "before its first training step: nothing was trained",
