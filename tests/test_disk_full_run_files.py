@@ -13,6 +13,7 @@ import os
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -148,24 +149,48 @@ def test_a_full_disk_under_tensorboards_writer_thread_is_one_paragraph(tmp_path)
     assert_full_disk_paragraph(error, f"a file in {RUN} (")
 
 
-def test_a_resume_that_cannot_record_itself_leaves_the_run_folder_as_it_was(in_tmp_dir, monkeypatch, capsys):
-    cli_main(ONE_EPOCH)
+def files_of(run: Path) -> dict[Path, bytes]:
+    return {p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file() and p.name != LOCK_FILE}
+
+
+def resume_meets_a_full_disk(in_tmp_dir, monkeypatch, capsys, named: str) -> Path:
+    """Resume the run the test trained, with the write it patched failing: one paragraph naming ``named``
+    (a file of the run), exit 1, and the run folder byte for byte as before. Returns the run folder."""
     (run,) = run_folders(in_tmp_dir)
-    (run / "notes").mkdir()  # an empty folder of the user's: a rollback keeps it
-    before = {
-        p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file() and p.name != LOCK_FILE
-    }
-    monkeypatch.setattr(resume_journal.json, "dump", no_space)
+    before = files_of(run)
     code, message = run_main(
         monkeypatch, capsys, *ONE_EPOCH[:-1], "2", "--ckpt_path", f"{RUN}checkpoints/last.ckpt"
     )
     assert code == 1
-    assert_full_disk_paragraph(message, f"{RUN}.resume.json (")
-    after = {
-        p.relative_to(run): p.read_bytes() for p in run.rglob("*") if p.is_file() and p.name != LOCK_FILE
-    }
-    assert after == before
+    assert_full_disk_paragraph(message, f"{RUN}{named} (")
+    assert files_of(run) == before
+    return run
+
+
+def test_a_resume_that_cannot_record_itself_leaves_the_run_folder_as_it_was(in_tmp_dir, monkeypatch, capsys):
+    cli_main(ONE_EPOCH)
+    (run,) = run_folders(in_tmp_dir)
+    (run / "notes").mkdir()  # an empty folder of the user's: a rollback keeps it
+    monkeypatch.setattr(resume_journal.json, "dump", no_space)
+    resume_meets_a_full_disk(in_tmp_dir, monkeypatch, capsys, ".resume.json")
     assert (run / "notes").is_dir() and not (run / resume_journal.SUPERSEDED).exists()
+
+
+def test_a_resume_whose_copy_of_metrics_csv_is_cut_short_restores_the_whole_file(
+    in_tmp_dir, monkeypatch, capsys
+):
+    """The copy kept in superseded/ used to be put back over metrics.csv by the rollback, half-written."""
+    cli_main(ONE_EPOCH)
+    real_copy = resume_journal.shutil.copy2
+
+    def copy_cut_short(source, target):
+        if Path(source).name != "metrics.csv":
+            return real_copy(source, target)
+        Path(target).write_bytes(Path(source).read_bytes()[:10])
+        no_space()
+
+    monkeypatch.setattr(resume_journal.shutil, "copy2", copy_cut_short)
+    resume_meets_a_full_disk(in_tmp_dir, monkeypatch, capsys, "superseded/resume-1/metrics.csv")
 
 
 def test_the_probe_script_shows_the_file_a_full_disk_stopped_and_that_nothing_is_left(capsys, tmp_path):

@@ -125,13 +125,29 @@ def begin(run: Path, resumed_step: int, ckpt_path: str | None) -> None:
     try:
         for name in REWRITTEN_AT_START:
             if (run / name).is_file():
-                folder.mkdir(parents=True, exist_ok=True)
-                with naming_the_file(folder / name):
-                    shutil.copy2(run / name, folder / name)
+                _keep_copy(run / name, folder / name)
         _write(run, journal)
     except BaseException:  # a full disk: the run folder stays as it was, without a half-made copy
         shutil.rmtree(folder, ignore_errors=True)
         _remove_empty(run / SUPERSEDED)
+        raise
+
+
+def _keep_copy(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target`` whole or not at all.
+
+    A rollback puts every kept copy back over the run's file: a copy cut short by a full disk would
+    replace the intact original by its first bytes. So the copy is made under a temporary name and
+    renamed once complete; a failure removes it and names ``target``.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    partial = target.with_name(f".{target.name}{TEMP_SUFFIX}")
+    try:
+        with naming_the_file(target):
+            shutil.copy2(source, partial)
+        os.replace(partial, target)
+    except BaseException:
+        partial.unlink(missing_ok=True)
         raise
 
 
@@ -148,8 +164,7 @@ def supersede_replayed_rows(run: Path) -> None:
     for name in ROW_FILES:
         path = run / name
         if path.is_file() and not (folder / name).exists():
-            folder.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(path, folder / name)
+            _keep_copy(path, folder / name)
         if path.is_file():
             drop_rows_from_step(path, journal["step"])
     journal["rows_superseded"] = True
