@@ -266,3 +266,35 @@ def test_an_evaluation_reads_the_runs_own_config(tmp_path, monkeypatch):
     alone = cli_main(["validate", "--ckpt_path", str(run / "checkpoints" / "last.ckpt"), *QUIET])
     assert alone.datamodule.val_size == 100
     assert not (tmp_path / "data").exists()
+
+
+@pytest.mark.parametrize(
+    ("content", "cause"),
+    [
+        (b"\x00\xff garbage", "is not UTF-8 text"),
+        (b"[unclosed\n", "is not valid YAML"),
+        (b"", "is empty"),
+        (b"- 1\n", "holds a YAML list"),
+        (b"model: 3\n", "has no model and no data section naming a class"),
+    ],
+    ids=["binary", "broken-yaml", "empty", "list", "no-sections"],
+)
+def test_an_evaluation_refuses_a_damaged_run_config_by_name(run: Path, content, cause, capsys):
+    """Read as it was, such a file ended in a traceback or a parser error about options nobody gave."""
+    config = run / "config.yaml"
+    config.write_bytes(content)
+    with pytest.raises(SystemExit) as exit_:
+        cli_main(["test", "--ckpt_path", str(run / "checkpoints" / "last.ckpt"), *QUIET])
+    assert exit_.value.code == 2
+    printed = capsys.readouterr().err
+    assert f"error: Config file {config} {cause}" in printed, printed
+    assert f"move it out of {run} and give the experiment's config with --config" in printed
+    assert not list(run.glob("test_*"))
+
+
+def test_a_resume_refuses_an_unreadable_metrics_csv_by_name(run: Path):
+    (run / "metrics.csv").write_bytes(b"\x00\xff garbage")
+    before = folder_bytes(run)
+    with pytest.raises(ValueError, match=rf"^{run / 'metrics.csv'} is not a readable CSV file \("):
+        cli_main(resume(run))
+    assert folder_bytes(run) == before

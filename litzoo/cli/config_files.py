@@ -51,11 +51,12 @@ def config_paths(args: Sequence[str]) -> list[str]:
     return paths
 
 
-def config_file_problem(path: str) -> str | None:
+def config_file_problem(path: str, fix: str | None = None) -> str | None:
     """What makes the config file at ``path`` unreadable as a YAML mapping, or None if it is fine.
 
     A ``--config`` value that is not a file (jsonargparse also accepts an inline YAML string) is left
-    to jsonargparse.
+    to jsonargparse. ``fix``: the advice that ends the paragraph, for a file the user did not name
+    (by default, how to mend a ``--config`` file or leave it out).
     """
     file = Path(path)
     try:
@@ -63,13 +64,16 @@ def config_file_problem(path: str) -> str | None:
             return None
     except OSError:  # an inline YAML string longer than a file name may be
         return None
-    fix = "Fix the file, or leave it out of the command."
+
+    def ending(default: str = "Fix the file, or leave it out of the command.") -> str:
+        return fix or default
+
     size = file.stat().st_size
     if size > MAX_YAML_BYTES:
         return (
             f"Config file {path} is too large to be a config: {size:,} bytes, more than the "
-            f"{MAX_YAML_BYTES:,} a config may have (litzoo's hold a few kB). Give the config file itself, or "
-            "leave it out of the command."
+            f"{MAX_YAML_BYTES:,} a config may have (litzoo's hold a few kB). "
+            + ending("Give the config file itself, or leave it out of the command.")
         )
     try:
         text = file.read_bytes().decode("utf-8")
@@ -77,27 +81,26 @@ def config_file_problem(path: str) -> str | None:
         line = file.read_bytes()[: error.start].count(b"\n") + 1
         return (
             f"Config file {path} is not UTF-8 text: byte {error.object[error.start]:#04x} on line {line} cannot "
-            f"be decoded (saved in another encoding, e.g. Latin-1, or not a text file). Save it as UTF-8. {fix}"
+            f"be decoded (saved in another encoding, e.g. Latin-1, or not a text file). Save it as UTF-8. {ending()}"
         )
     problem = yaml_size_problem(text)
     if problem is not None:
-        return f"Config file {path} {problem}. {fix}"
+        return f"Config file {path} {problem}. {ending()}"
     try:
         content = yaml.safe_load(text)
     except yaml.YAMLError as error:
         where = getattr(error, "problem_mark", None)
         at = f" at line {where.line + 1}, column {where.column + 1}" if where is not None else ""
         problem = getattr(error, "problem", None) or str(error).splitlines()[0]
-        return f"Config file {path} is not valid YAML{at}: {problem}. {fix}"
+        return f"Config file {path} is not valid YAML{at}: {problem}. {ending()}"
     if content is None:
-        return (
-            f"Config file {path} is empty (or only comments): it sets nothing. Give it the settings it "
-            "should hold (see configs/ for examples), or leave it out of the command."
+        return f"Config file {path} is empty (or only comments): it sets nothing. " + ending(
+            "Give it the settings it should hold (see configs/ for examples), or leave it out of the command."
         )
     if not isinstance(content, dict):
         return (
             f"Config file {path} holds a YAML {type(content).__name__}, not a mapping of options "
-            f"(trainer:, model:, data: ...). {fix}"
+            f"(trainer:, model:, data: ...). {ending()}"
         )
     return None
 

@@ -311,6 +311,30 @@ def run_config_to_read_first(ckpt_path: str | None) -> Path | None:
     return None if run is None else newest_run_config(run)
 
 
+def run_config_problem(config: Path) -> str | None:
+    """Why the run's own ``config`` cannot serve an evaluation (damaged, edited, emptied), or None.
+
+    Read as it is, such a file would end in a parser error about options the user never gave.
+    """
+    fix = (
+        "litzoo reads the run's own config because --ckpt_path names one of the run's checkpoints. Restore "
+        f"the file as the run wrote it, or move it out of {config.parent} and give the experiment's config "
+        "with --config."
+    )
+    problem = config_file_problem(str(config), fix)
+    if problem is not None:
+        return problem
+    recorded = yaml.safe_load(config.read_text())
+    missing = [key for key in ("model", "data") if "class_path" not in as_mapping(recorded.get(key))]
+    if missing:
+        return f"Config file {config} has no {' and no '.join(missing)} section naming a class (class_path). {fix}"
+    return None
+
+
+def as_mapping(value: object) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
 def summarize_the_net(trainer: Trainer) -> None:
     """Put :class:`~litzoo.callbacks.NetSummary` where Lightning put its default model summary.
 
@@ -411,6 +435,7 @@ class LitzooCLI(LightningCLI):
             # An evaluation of a run's checkpoint reads the run's config (needed without --config).
             run_config = run_config_to_read_first(evaluated_checkpoint(command_line))
             if run_config is not None:
+                self._check_run_config(parser, run_config)
                 args = command_line = with_run_config(list(command_line), run_config, self._run_sections())
         self._parse(parser, args, rewritten=run_config is not None)
         config = self.command_config
@@ -429,6 +454,7 @@ class LitzooCLI(LightningCLI):
             if run_config is None and named != config.get("ckpt_path") and self.config.subcommand != "fit":
                 run_config = run_config_to_read_first(config.ckpt_path)  # the run --ckpt_path best|last named
                 if run_config is not None and isinstance(command_line, list | tuple):
+                    self._check_run_config(parser, run_config)
                     resolved = config.ckpt_path
                     sections = self._run_sections()
                     self._parse(
@@ -446,6 +472,13 @@ class LitzooCLI(LightningCLI):
                 check_checkpoint_matches_config(self._checkpoint, config.get("model"), config.ckpt_path)
             if self._checkpoint is not None and self.config.subcommand == "fit":
                 self._check_resume_asks(list(command_line or ()), config)
+
+    @staticmethod
+    def _check_run_config(parser: LightningArgumentParser, run_config: Path) -> None:
+        """Stop with the config error's exit code (2) where the run's own config cannot serve."""
+        problem = run_config_problem(run_config)
+        if problem is not None:
+            parser.error(problem)
 
     def _parse(self, parser: LightningArgumentParser, args, rewritten: bool) -> None:
         """LightningCLI's parse; of a command line litzoo ``rewritten`` (the user's, with the run's config

@@ -177,9 +177,15 @@ def drop_rows_from_step(metrics_csv: Path, step: int) -> int:
     The file is replaced atomically (a temporary file beside it, then ``os.replace``). A row whose
     step is not a number is a damaged file, named in the error.
     """
-    with metrics_csv.open(newline="") as file:
-        reader = csv.DictReader(file)
-        header, rows = reader.fieldnames or [], list(reader)
+    try:
+        with metrics_csv.open(newline="") as file:
+            reader = csv.DictReader(file)
+            header, rows = reader.fieldnames or [], list(reader)
+    except (UnicodeDecodeError, csv.Error) as error:
+        raise ValueError(
+            f"{metrics_csv} is not a readable CSV file ({error}): it was damaged or replaced. Nothing was "
+            "changed. Restore the file (or move it out of the run folder to start its rows anew), then resume again."
+        ) from error
     try:
         kept = [row for row in rows if not row.get("step") or int(float(row["step"])) < step]
     except ValueError as error:

@@ -99,9 +99,10 @@ def recorded_seed(run: Path | None) -> Any:
     if config is None:
         return None
     try:
-        return (yaml.safe_load(config.read_text()) or {}).get("seed_everything")
-    except (OSError, yaml.YAMLError):
+        recorded = yaml.safe_load(config.read_text())
+    except (OSError, ValueError, yaml.YAMLError):  # unreadable or not UTF-8: the seed is unknown
         return None
+    return recorded.get("seed_everything") if isinstance(recorded, dict) else None
 
 
 def seed_problem(command_line: Sequence[str], seed: Any, run: Path | None, ckpt_path: str) -> str | None:
