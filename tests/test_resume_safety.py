@@ -298,3 +298,22 @@ def test_a_resume_refuses_an_unreadable_metrics_csv_by_name(run: Path):
     with pytest.raises(ValueError, match=rf"^{run / 'metrics.csv'} is not a readable CSV file \("):
         cli_main(resume(run))
     assert folder_bytes(run) == before
+
+
+def test_a_resume_past_the_end_of_a_one_cycle_schedule_is_refused_before_any_step(tmp_path, monkeypatch):
+    """It used to train up to the schedule's old end and then fail with "Tried to step N times"."""
+    monkeypatch.chdir(tmp_path)
+    one_cycle = [
+        "--model.init_args.scheduler", "torch.optim.lr_scheduler.OneCycleLR",
+        "--model.init_args.scheduler.max_lr", "0.05", "--model.init_args.scheduler_interval", "step",
+    ]  # fmt: skip
+    cli_main(["fit", *RUN, *one_cycle, "--trainer.max_epochs", "2"])
+    (run,) = run_folders(tmp_path / "lightning_logs")
+    before = folder_bytes(run)
+    last = str(run / "checkpoints" / "last.ckpt")
+    with pytest.raises(
+        ValueError, match=r"OneCycleLR was built for 10 optimizer steps .* plans 20\. A one-cycle"
+    ):
+        cli_main(["fit", *RUN, *one_cycle, "--trainer.max_epochs", "4", "--ckpt_path", last])
+    assert folder_bytes(run) == before
+    cli_main(["fit", *RUN, *one_cycle, "--trainer.max_epochs", "2", "--ckpt_path", last])  # its own length

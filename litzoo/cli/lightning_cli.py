@@ -74,7 +74,7 @@ from litzoo.runs.resume_options import (
     split_differences,
 )
 from litzoo.runs.resume_options import seed_problem as resume_seed_problem
-from litzoo.runs.resume_safety import consumed_checkpoint_problem
+from litzoo.runs.resume_safety import ScheduleLengthCheck, consumed_checkpoint_problem
 from litzoo.runs.setup import RunFolder
 from litzoo.sweeps.lr_find import add_lr_find_argument, check_lr_find_request, find_learning_rate
 
@@ -548,6 +548,8 @@ class LitzooCLI(LightningCLI):
         summarize_the_net(trainer)
         if self._optimizer_changes:
             trainer.callbacks.append(ApplyOptimizerSettings(self._optimizer_changes))
+        if self.subcommand == "fit" and config.get("ckpt_path"):
+            trainer.callbacks.append(ScheduleLengthCheck())
         if trainer.strategy.root_device.type == "cpu":
             batch_size = samples_per_step(self.model, self.datamodule) or 1
             set_cpu_threads(config.get("cpu_threads"), self.model, self.model.input_shape, batch_size)

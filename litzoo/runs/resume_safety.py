@@ -12,6 +12,9 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import lightning as L
+from lightning.pytorch.callbacks import Callback
+
 from litzoo.runs.resume_journal import CHECKPOINTS, INTERRUPTED, LAST, SUPERSEDED, global_step_of
 
 
@@ -58,3 +61,33 @@ def check_resumable(ckpt_path: Path, checkpoint: dict[str, Any] | None, run: Pat
         "(or --ckpt_path last); to replay from the interrupted state anyway, copy the file out of the run "
         "folder and resume from the copy (a new run folder)."
     )
+
+
+class ScheduleLengthCheck(Callback):
+    """Refuse, before its first step, a resume that would go past the end of a learning-rate schedule of
+    fixed length.
+
+    A ``OneCycleLR`` built for the run's length (litzoo gives it the trainer's plan when the config
+    leaves its ``total_steps`` out) comes back from the checkpoint with the length the run started
+    with. A resume with a larger ``--trainer.max_epochs`` would train up to that old end and only then
+    fail ("Tried to step N times"); lengthening the schedule instead would change the rates the run has
+    already used. Lightning restores the scheduler before ``on_train_start``, where this compares.
+    """
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        planned_length = getattr(pl_module, "scheduler_length", None)
+        for config in trainer.lr_scheduler_configs:
+            recorded = getattr(config.scheduler, "total_steps", None)
+            if recorded is None or planned_length is None:
+                continue
+            planned = planned_length()
+            if planned > recorded:
+                unit = "epochs" if config.interval == "epoch" else "optimizer steps"
+                raise ValueError(
+                    f"This resume goes past the end of the run's learning-rate schedule: "
+                    f"{type(config.scheduler).__name__} was built for {recorded:,} {unit} (the run's length "
+                    f"when it started), and the resumed run plans {planned:,}. A one-cycle schedule cannot be "
+                    "lengthened without changing the rates it has already used. Resume with the run's own length "
+                    "(drop --trainer.max_epochs / --trainer.max_steps, or give the value the run started with), or "
+                    "start a new run with the longer length (no --ckpt_path)."
+                )

@@ -287,10 +287,13 @@ class TaskModule(L.LightningModule):
         if not needs_total_steps(self.scheduler_factory):
             return self.scheduler_factory(optimizer)
         # OneCycleLR cannot be built without its length, which the trainer knows.
+        return self.scheduler_factory(optimizer, total_steps=self.scheduler_length())
+
+    def scheduler_length(self) -> int:
+        """How many times the scheduler steps in this fit, as the trainer plans it: epochs (``interval:
+        epoch``), Lightning steps, or optimizer steps (with :attr:`steps`, several per Lightning step)."""
         if self.scheduler_interval == "epoch":
-            total = self.trainer.max_epochs
-        elif self.steps is None:
-            total = self.trainer.estimated_stepping_batches
-        else:  # optimizer steps, not Lightning steps
-            total = self.steps.total_steps(self.trainer)
-        return self.scheduler_factory(optimizer, total_steps=int(total))
+            return int(self.trainer.max_epochs)
+        if self.steps is None:
+            return int(self.trainer.estimated_stepping_batches)
+        return int(self.steps.total_steps(self.trainer))
