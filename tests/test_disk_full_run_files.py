@@ -181,15 +181,15 @@ def test_a_resume_whose_copy_of_metrics_csv_is_cut_short_restores_the_whole_file
 ):
     """The copy kept in superseded/ used to be put back over metrics.csv by the rollback, half-written."""
     cli_main(ONE_EPOCH)
-    real_copy = resume_journal.shutil.copy2
+    real_copy = resume_journal.shutil.copyfileobj
 
-    def copy_cut_short(source, target):
-        if Path(source).name != "metrics.csv":
-            return real_copy(source, target)
-        Path(target).write_bytes(Path(source).read_bytes()[:10])
+    def copy_cut_short(source, target, *args):
+        if Path(source.name).name != "metrics.csv":
+            return real_copy(source, target, *args)
+        target.write(source.read()[:10])
         no_space()
 
-    monkeypatch.setattr(resume_journal.shutil, "copy2", copy_cut_short)
+    monkeypatch.setattr(resume_journal.shutil, "copyfileobj", copy_cut_short)
     resume_meets_a_full_disk(in_tmp_dir, monkeypatch, capsys, "superseded/resume-1/metrics.csv")
 
 

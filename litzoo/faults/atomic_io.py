@@ -5,8 +5,9 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import torch
 from fsspec.implementations.local import LocalFileSystem
@@ -38,14 +39,8 @@ class AtomicCheckpointIO(TorchCheckpointIO):
             super().save_checkpoint(checkpoint, path, storage_options)
             return
         target = Path(path)
-        saving = AtomicFile(target, binary=True)
-        try:
-            with naming_the_file(target):  # torch's zip writer reports a full disk as a RuntimeError
-                torch.save(checkpoint, saving.file)
-                saving.commit()
-        except BaseException:
-            saving.discard()
-            raise
+        with written_whole(target, binary=True) as file:
+            torch.save(checkpoint, file)
         rank_zero_debug(f"Saved checkpoint atomically: {target}")
 
 
@@ -90,6 +85,25 @@ class AtomicFile:
                 self.file.close()
         finally:
             self.temp.unlink(missing_ok=True)
+
+
+@contextlib.contextmanager
+def written_whole(target: Path, binary: bool = False) -> Iterator[IO[Any]]:
+    """An :class:`AtomicFile` for the block: ``target`` gets what the block wrote once it ends, or keeps
+    what it had when the block fails, with no temporary file left.
+
+    A failure names ``target`` (measured before the temporary file goes: a full disk is reported with
+    the free space the write met), whatever raised it: the block's writes (torch's zip writer reports a
+    full disk as a ``RuntimeError``) or the final flush.
+    """
+    saving = AtomicFile(target, binary=binary)
+    try:
+        with naming_the_file(target):
+            yield saving.file
+        saving.commit()
+    except BaseException:
+        saving.discard()
+        raise
 
 
 #: What ``open(path, "w")`` asks for before the umask is applied.

@@ -36,8 +36,7 @@ import torch
 
 from litzoo.callbacks.csv_rows import replace_csv
 from litzoo.callbacks.epoch_rows import METRICS_FILE, STEPS_FILE
-from litzoo.faults.atomic_io import TEMP_SUFFIX, AtomicFile
-from litzoo.faults.os_errors import naming_the_file
+from litzoo.faults.atomic_io import TEMP_SUFFIX, written_whole
 from litzoo.runs.lock import LOCK_FILE
 
 JOURNAL = ".resume.json"
@@ -69,14 +68,8 @@ def _files(run: Path) -> dict[str, list[int]]:
 
 
 def _write(run: Path, journal: dict[str, Any]) -> None:
-    saving = AtomicFile(run / JOURNAL)
-    try:
-        with naming_the_file(run / JOURNAL):
-            json.dump(journal, saving.file)
-        saving.commit()
-    except BaseException:  # a full disk: no temporary file is left behind
-        saving.discard()
-        raise
+    with written_whole(run / JOURNAL) as file:
+        json.dump(journal, file)
 
 
 def read(run: Path) -> dict[str, Any] | None:
@@ -137,18 +130,13 @@ def _keep_copy(source: Path, target: Path) -> None:
     """Copy ``source`` to ``target`` whole or not at all.
 
     A rollback puts every kept copy back over the run's file: a copy cut short by a full disk would
-    replace the intact original by its first bytes. So the copy is made under a temporary name and
-    renamed once complete; a failure removes it and names ``target``.
+    replace the intact original by its first bytes. So the copy is written whole or not at all
+    (:func:`~litzoo.faults.atomic_io.written_whole`), then given the original's times and permissions,
+    as ``shutil.copy2`` would.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    partial = target.with_name(f".{target.name}{TEMP_SUFFIX}")
-    try:
-        with naming_the_file(target):
-            shutil.copy2(source, partial)
-        os.replace(partial, target)
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+    with written_whole(target, binary=True) as file, source.open("rb") as original:
+        shutil.copyfileobj(original, file)
+    shutil.copystat(source, target)
 
 
 def supersede_replayed_rows(run: Path) -> None:
